@@ -1,0 +1,301 @@
+"""The ``trilink`` command."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from trilink import __version__
+
+app = typer.Typer(
+    name="trilink",
+    help="A shared missile-warning picture through a hub: physics, sensors, tracking, warning.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _fail(message: str) -> None:
+    """Print a one-line error (no traceback) and exit with status 2."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"trilink {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """trilink command-line interface."""
+
+
+@app.command()
+def fly(
+    missile: Annotated[str, typer.Option(help="Catalogue name, e.g. hwasong-18, kn-23.")],
+    site: Annotated[str, typer.Option(help="Launch site name (see `trilink sites`).")] = "sunan",
+    azimuth_deg: Annotated[float, typer.Option(help="Launch azimuth, degrees from north.")] = 90.0,
+    trajectory: Annotated[
+        str | None,
+        typer.Option(help="minimum-energy | lofted | depressed (default: minimum-energy)."),
+    ] = None,
+    apogee_km: Annotated[float | None, typer.Option(help="Target apogee (needs --range-km).")] = None,
+    range_km: Annotated[float | None, typer.Option(help="Target ground range.")] = None,
+    debris: Annotated[int, typer.Option(help="Debris fragments at RV separation.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed for the debris draws.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    truth: Annotated[
+        Path | None, typer.Option(help="Write the truth table (CSV) of every object here.")
+    ] = None,
+    truth_step_s: Annotated[float, typer.Option(help="Truth table sample step, s.")] = 1.0,
+) -> None:
+    """Fly one missile from a site and print its apogee, range, flight time and staging."""
+    import numpy as np
+
+    from trilink.tables import write_csv
+    from trilink.threats import get_missile, get_site
+    from trilink.threats.flight import fly as fly_one
+    from trilink.threats.loft import (
+        LaunchGeometry,
+        SolverError,
+        TrajectoryShape,
+        shape_steering,
+        solve_apogee_range,
+        solve_range,
+    )
+    from trilink.threats.truth import TRUTH_COLUMNS, truth_table
+
+    try:
+        m = get_missile(missile)
+    except KeyError as exc:
+        _fail(f"--missile: {exc.args[0]}")
+    try:
+        s = get_site(site)
+    except KeyError as exc:
+        _fail(f"--site: {exc.args[0]}")
+    if not math.isfinite(azimuth_deg):
+        _fail("--azimuth-deg: must be a finite number of degrees")
+    if trajectory is not None and trajectory not in {t.value for t in TrajectoryShape}:
+        _fail(f"--trajectory: {trajectory!r} is not one of minimum-energy, lofted, depressed")
+    if apogee_km is not None and range_km is None:
+        _fail("--apogee-km: needs --range-km too")
+    for name, v in (("--apogee-km", apogee_km), ("--range-km", range_km)):
+        if v is not None and not (v > 0 and math.isfinite(v)):
+            _fail(f"{name}: must be a positive number of km, got {v}")
+    if debris < 0:
+        _fail(f"--debris: must be ≥ 0, got {debris}")
+    geo = LaunchGeometry(
+        missile=m, lat_rad=s.lat_rad, lon_rad=s.lon_rad, alt_m=s.alt_m,
+        azimuth_rad=math.radians(azimuth_deg),
+    )
+    rv_mass = None
+    light = False
+    with console.status("solving steering…", spinner="dots") if not as_json else _null():
+        try:
+            if apogee_km is not None and range_km is not None:
+                sol = solve_apogee_range(geo, apogee_km * 1e3, range_km * 1e3)
+                steering, rv_mass, light = sol.steering, sol.rv_mass_kg, sol.light_payload
+            elif range_km is not None:
+                steering = solve_range(geo, range_km * 1e3, trajectory or "minimum-energy")
+            else:
+                steering = shape_steering(geo, trajectory or "minimum-energy")
+        except SolverError as exc:
+            _fail(str(exc))
+    launch = geo.launch(steering, rv_mass_kg=rv_mass, n_debris=debris)
+    flight = fly_one(launch, rng=np.random.default_rng(seed))
+    result = _flight_summary(flight, light)
+    if truth is not None:
+        write_csv(truth, truth_table([flight], truth_step_s), TRUTH_COLUMNS)
+        result["truth_file"] = str(truth)
+    if as_json:
+        sys.stdout.write(json.dumps(result) + "\n")
+        return
+    _print_flight(result)
+
+
+class _null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _flight_summary(flight: object, light_payload: bool = False) -> dict[str, object]:
+    from trilink.threats.flight import Flight
+
+    assert isinstance(flight, Flight)
+    la = flight.launch
+    st = la.steering
+
+    def deg(x: float) -> float:
+        return round(math.degrees(x), 5)
+
+    return {
+        "missile": la.missile.key,
+        "site_lat_deg": deg(la.lat_rad),
+        "site_lon_deg": deg(la.lon_rad),
+        "azimuth_deg": deg(la.azimuth_rad),
+        "apogee_km": round(flight.apogee_m / 1e3, 3),
+        "apogee_time_s": round(flight.apogee_time_s - la.t_launch_s, 2),
+        "range_km": round(flight.range_m / 1e3, 3),
+        "flight_time_s": round(flight.flight_time_s, 2),
+        "impact_lat_deg": deg(flight.impact_lat_rad),
+        "impact_lon_deg": deg(flight.impact_lon_rad),
+        "burnout_time_s": round(flight.burnout_time_s - la.t_launch_s, 2),
+        "burnout_speed_mps": round(flight.burnout_speed_mps, 2),
+        "burnout_speed_inertial_mps": round(flight.burnout_speed_inertial_mps, 2),
+        "pitch_first_deg": deg(st.pitch_first_rad),
+        "burn_fraction_last": round(st.burn_fraction_last, 5),
+        "rv_mass_kg": round(la.payload_kg, 1),
+        "light_test_payload": light_payload,
+        "stages": [
+            {
+                "stage": s.stage,
+                "separation_time_s": round(s.separation_time_s - la.t_launch_s, 2),
+                "impact_time_s": round(s.impact_time_s - la.t_launch_s, 2),
+                "impact_lat_deg": deg(s.impact_lat_rad),
+                "impact_lon_deg": deg(s.impact_lon_rad),
+            }
+            for s in flight.stage_impacts
+        ],
+        "objects": len(flight.objects),
+    }
+
+
+def _print_flight(r: dict[str, object]) -> None:
+    t = Table(title=f"{r['missile']} flight", show_header=False)
+    for key, label in (
+        ("apogee_km", "apogee, km"),
+        ("range_km", "ground range, km"),
+        ("flight_time_s", "flight time, s"),
+        ("impact_lat_deg", "impact latitude, °"),
+        ("impact_lon_deg", "impact longitude, °"),
+        ("burnout_time_s", "burnout, s after launch"),
+        ("burnout_speed_mps", "burnout speed (Earth-relative), m/s"),
+        ("pitch_first_deg", "pitch at stage-1 burnout, °"),
+        ("burn_fraction_last", "last-stage burn fraction"),
+        ("rv_mass_kg", "RV mass flown, kg"),
+    ):
+        t.add_row(label, f"{r[key]}")
+    console.print(t)
+    stages = r["stages"]
+    assert isinstance(stages, list)
+    if stages:
+        st = Table(title="spent stages")
+        for c in ("stage", "separation, s", "impact, s", "lat, °", "lon, °"):
+            st.add_column(c, justify="right")
+        for s in stages:
+            st.add_row(
+                str(s["stage"]),
+                f"{s['separation_time_s']:.1f}",
+                f"{s['impact_time_s']:.1f}",
+                f"{s['impact_lat_deg']:.3f}",
+                f"{s['impact_lon_deg']:.3f}",
+            )
+        console.print(st)
+
+
+@app.command()
+def scenarios() -> None:
+    """List the built-in scenarios."""
+    from trilink.scenario.build import DEFAULT_SCENARIO, builtin_names, get_scenario
+
+    t = Table(title="built-in scenarios")
+    t.add_column("name")
+    t.add_column("threats", justify="right")
+    t.add_column("description")
+    for name in builtin_names():
+        sc = get_scenario(name)
+        mark = " (default)" if name == DEFAULT_SCENARIO else ""
+        t.add_row(name + mark, str(len(sc.spec.threats)), sc.spec.scenario.description)
+    console.print(t)
+
+
+@app.command()
+def sites() -> None:
+    """List the launch sites of the catalogue."""
+    from trilink.threats.sites import SITES, SOURCE
+
+    t = Table(title="launch sites", caption=f"source: {SOURCE}")
+    for c in ("name", "lat, °", "lon, °", "description", "used for"):
+        t.add_column(c)
+    for s in SITES.values():
+        t.add_row(s.key, f"{s.lat_deg:.3f}", f"{s.lon_deg:.3f}", s.name, s.used_for)
+    console.print(t)
+
+
+@app.command()
+def missiles() -> None:
+    """List the missile catalogue."""
+    from trilink.threats.catalogue import MISSILES
+
+    t = Table(title="missile catalogue (our estimates from public figures; see docs)")
+    for c in ("name", "stages", "propellant", "launch mass, t", "RV, kg", "burn, s"):
+        t.add_column(c)
+    for m in MISSILES.values():
+        t.add_row(
+            m.key,
+            str(len(m.stages)),
+            m.propellant,
+            f"{m.launch_mass_kg / 1e3:.1f}",
+            f"{m.rv.mass_kg:.0f}",
+            " + ".join(f"{s.burn_time_s:.0f}" for s in m.stages),
+        )
+    console.print(t)
+
+
+@app.command()
+def run(
+    scenario: Annotated[
+        str | None, typer.Argument(help="Built-in scenario name or TOML file (default: seed).")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out/run"),
+) -> None:
+    """Run a scenario end to end and write its outputs to --out."""
+    from trilink.scenario.build import get_scenario
+    from trilink.scenario.schema import ScenarioError
+    from trilink.sim.run import run_scenario
+
+    try:
+        sc = get_scenario(scenario)
+        with console.status("running…", spinner="dots") as status:
+            result = run_scenario(sc, out, progress=lambda m: status.update(m + "…"))
+    except ScenarioError as exc:
+        _fail(str(exc))
+    console.print(f"[bold]{sc.name}[/] — {sc.spec.scenario.description}")
+    for f in result.flights:
+        r = _flight_summary(f)
+        console.print(
+            f"{f.launch.threat_id}: {r['missile']} apogee {r['apogee_km']:.0f} km, range "
+            f"{r['range_km']:.0f} km, flight {r['flight_time_s']:.0f} s, impact "
+            f"({r['impact_lat_deg']:.2f}°, {r['impact_lon_deg']:.2f}°)"
+        )
+        for s in r["stages"]:  # type: ignore[union-attr]
+            console.print(
+                f"   stage {s['stage']} separates at {s['separation_time_s']:.0f} s, falls at "
+                f"({s['impact_lat_deg']:.2f}°, {s['impact_lon_deg']:.2f}°) at "
+                f"{s['impact_time_s']:.0f} s"
+            )
+    for name, path in result.outputs.items():
+        console.print(f"wrote {name}: {path}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
