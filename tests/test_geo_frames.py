@@ -286,6 +286,12 @@ def test_shapes_scalar_nd_broadcast():
     lat_b, _, alt_b = ecef_to_geodetic(big)
     assert np.all(np.abs(alt_b - 5.0) <= EXACT_M)
     assert ecef_to_geodetic(big[12_345])[0] == lat_b[12_345]
+    wide = geodetic_to_ecef(np.linspace(-1.5, 1.5, 200)[:, None], np.linspace(-3, 3, 100), 7.0)
+    assert wide.shape == (200, 100, 3)
+    np.testing.assert_array_equal(
+        wide[150, 60],
+        geodetic_to_ecef(np.linspace(-1.5, 1.5, 200)[150], np.linspace(-3, 3, 100)[60], 7.0),
+    )
 
 
 @pytest.mark.parametrize(
@@ -299,6 +305,8 @@ def test_shapes_scalar_nd_broadcast():
         (lambda: geodetic_to_ecef("north", 0.0, 0.0), "lat_rad"),
         (lambda: ecef_to_enu(np.zeros((3, 3)), np.zeros(2), 0.0, 0.0), "lat0_rad"),
         (lambda: enu_to_ecef(np.zeros(4), 0.0, 0.0, 0.0), "r_enu_m"),
+        (lambda: ecef_to_aer(np.zeros(3), 35.0, 139.0, 0.0), "lat0_rad"),  # degrees
+        (lambda: aer_to_ecef(0.0, 0.0, 1.0, -91.0, 0.0, 0.0), "lat0_rad"),
         (lambda: ecef_vector_to_enu(np.zeros((2, 2)), 0.0, 0.0), "v_ecef"),
         (lambda: enu_vector_to_ecef(np.zeros((2, 3)), np.zeros(3), 0.0), "lat0_rad"),
         (lambda: enu_to_aer(np.zeros((5, 4))), "r_enu_m"),

@@ -187,6 +187,9 @@ def test_shapes_and_broadcast():
     r = _points(12, seed=3).reshape(3, 4, 3)
     assert gravity_accel_mps2(r).shape == (3, 4, 3)
     assert gravitational_potential_m2ps2(r).shape == (3, 4)
+    big = _points(20_000, seed=4)  # runs in blocks
+    np.testing.assert_array_equal(gravity_accel_mps2(big)[12_345], gravity_accel_mps2(big[12_345]))
+    assert gravity_accel_mps2(np.zeros((0, 3))).shape == (0, 3)
     # (N, 1, 3) positions against (M, 3) velocities
     assert apparent_accel_ecef_mps2(r[0][:, None, :], np.ones((5, 3))).shape == (4, 5, 3)
 

@@ -243,6 +243,27 @@ def test_endpoint_semantics_nan_and_coincident_points():
     assert out.tolist() == [False, True, False]
 
 
+def test_paths_through_the_earth_are_blocked_for_any_k():
+    """Robustness of the minimum search: sites on one side, targets roughly opposite
+    (chords through the Earth's interior) are never visible, whatever k."""
+    rng = np.random.default_rng(21)
+    n = 20_000
+    a = geodetic_to_ecef(
+        np.arcsin(rng.uniform(-1, 1, n)), rng.uniform(-np.pi, np.pi, n), rng.uniform(0, 3e4, n)
+    )
+    b = -a * rng.uniform(0.9, 1.5, (n, 1)) + rng.normal(0, 5e5, (n, 3))
+    for k in (0.5, 0.8, 1.0, K43, 2.0, 4.0, 10.0):
+        assert not line_of_sight(a, b, k).any(), k
+
+
+def test_more_refraction_never_hides_a_target():
+    """g(t) grows with k at every t, so visibility is monotone in k."""
+    a, b = _random_paths(2_000, seed=9, k=K43)
+    v1, v43, v2 = (line_of_sight(a, b, k) for k in (1.0, K43, 2.0))
+    assert np.all(v43 >= v1) and np.all(v2 >= v43)
+    assert v43.sum() > v1.sum()  # and it does reveal some
+
+
 def test_symmetric_in_its_endpoints():
     a, b = _random_paths(300, seed=4, k=K43)
     for k in (1.0, K43):

@@ -32,11 +32,13 @@ WGS84_MEAN_RADIUS_M: float = (2.0 * WGS84_A_M + WGS84_B_M) / 3.0
 """Mean radius R1 = (2a + b)/3, m (6,371,008.7714 m in NIMA TR8350.2 table 3.3)."""
 
 # --- Gravity field --------------------------------------------------------------
-# Normalised second-degree zonal harmonic of EGM96 / WGS-84,
-# C̄20 = -0.484166774985e-3 (NIMA TR8350.2 table 5.1, EGM96 value).
-WGS84_C20_NORMALIZED: float = -0.484166774985e-3
+# Normalised second-degree zonal harmonic of the Earth Gravitational Model 1996:
+# C̄20 = -0.484165371736e-3 (Lemoine et al., "The Development of the Joint NASA GSFC and
+# NIMA Geopotential Model EGM96", NASA/TP-1998-206861, coefficient file egm96; also
+# NIMA TR8350.2 §5). (-0.484166774985e-3 is the WGS-84 *ellipsoid's* normal-field value.)
+WGS84_C20_NORMALIZED: float = -0.484165371736e-3
 WGS84_J2: float = -WGS84_C20_NORMALIZED * math.sqrt(5.0)
-"""Unnormalised J2 = -√5·C̄20 ≈ 1.08263e-3 (EGM96, NIMA TR8350.2 table 5.1)."""
+"""Unnormalised J2 = -√5·C̄20 ≈ 1.0826267e-3 (EGM96)."""
 
 # --- Standard gravity and physics ----------------------------------------------
 STANDARD_GRAVITY_MPS2: float = 9.80665
@@ -54,11 +56,11 @@ EFFECTIVE_EARTH_RADIUS_FACTOR: float = 4.0 / 3.0
 # --- Time -----------------------------------------------------------------------
 SECONDS_PER_DAY: float = 86_400.0
 JULIAN_DATE_J2000: float = 2_451_545.0
-"""Julian date of the epoch J2000.0 (2000-01-01 12:00), days. IERS Conventions (2010),
-IERS Technical Note 36, §5.4.1 (the origin of T_u in eq. 5.15)."""
+"""Julian date of the epoch J2000.0 (2000-01-01 12:00), days: the origin from which
+T_u of eq. 5.15 of the IERS Conventions (2010), IERS Technical Note 36, counts days."""
 JULIAN_DATE_UNIX_EPOCH: float = 2_440_587.5
-"""Julian date of 1970-01-01 00:00, days (the POSIX epoch; Meeus, Astronomical
-Algorithms, 2nd ed., ch. 7, gives JD 2440587.5 for 1970 January 1.0)."""
+"""Julian date of 1970-01-01 00:00, days: the POSIX epoch (by the calendar-to-JD
+algorithm of Meeus, Astronomical Algorithms, 2nd ed., 1998, ch. 7)."""
 
 # --- Earth rotation angle -------------------------------------------------------
 # IERS Conventions (2010), IERS Technical Note 36, eq. (5.15):

@@ -85,6 +85,11 @@ _HALF_E2 = WGS84_E2 / 2.0
 _E2_OVER_A2 = WGS84_E2 * _INV_A2
 _TINY = 1e-280  # p or q below this is flushed to 0 near the centre (see _interior_k)
 
+#: Rows per block in the vectorised kernels. Temporaries of 8192 float64 (64 kB)
+#: stay in cache and below glibc's mmap threshold; one pass over 1e5 rows is
+#: ~3x slower than blocks of this size on the reference machine.
+_BLOCK_ROWS = 8192
+
 
 # ---------------------------------------------------------------------------------
 # Geodetic <-> ECEF
@@ -120,16 +125,31 @@ def geodetic_to_ecef(lat_rad: ArrayLike, lon_rad: ArrayLike, alt_m: ArrayLike) -
     alt = as_float(alt_m, "alt_m")
     shape = broadcast_shape(lat_rad=lat.shape, lon_rad=lon.shape, alt_m=alt.shape)
     check_latitude(lat, "lat_rad")
+    out = np.empty((*shape, 3))
+    size = out.size // 3
+    if size <= _BLOCK_ROWS:
+        _geodetic_to_ecef_block(lat, lon, alt, out)
+        return out
+    flat = out.reshape(-1, 3)
+    lat, lon, alt = (np.broadcast_to(v, shape).reshape(-1) for v in (lat, lon, alt))
+    for i in range(0, size, _BLOCK_ROWS):
+        rows = slice(i, i + _BLOCK_ROWS)
+        _geodetic_to_ecef_block(lat[rows], lon[rows], alt[rows], flat[rows])
+    return out
+
+
+def _geodetic_to_ecef_block(
+    lat: FloatArray, lon: FloatArray, alt: FloatArray, out: FloatArray
+) -> None:
+    """:func:`geodetic_to_ecef` into ``out`` (shape broadcast(lat, lon, alt) + (3,))."""
     sin_lat = np.sin(lat)
     cos_lat = np.cos(lat)
     n_m = WGS84_A_M / np.sqrt(1.0 - WGS84_E2 * sin_lat * sin_lat)
     rho_m = (n_m + alt) * cos_lat
-    out = np.empty((*shape, 3))
     out[..., 0] = rho_m * np.cos(lon)
     out[..., 1] = rho_m * np.sin(lon)
     # + 0·λ: z does not depend on λ, but a NaN longitude must still give a NaN row.
     out[..., 2] = (n_m * (1.0 - WGS84_E2) + alt) * sin_lat + 0.0 * lon
-    return out
 
 
 def _vermeille_k(rho2: FloatArray, zz: FloatArray) -> tuple[FloatArray, FloatArray | None]:
@@ -280,12 +300,6 @@ def _geodetic_block(
         if lat is not None:
             lat[degenerate] = lat_d
     return alt, lat, lon
-
-
-#: Rows per block in the vectorised kernels. Temporaries of 8192 float64 (64 kB)
-#: stay in cache and below glibc's mmap threshold; one pass over 1e5 rows is
-#: ~3x slower than blocks of this size on the reference machine.
-_BLOCK_ROWS = 8192
 
 
 def ecef_to_geodetic(r_ecef_m: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -517,6 +531,7 @@ def ecef_to_enu(
     broadcast_shape(
         r_ecef_m=r.shape[:-1], lat0_rad=lat0.shape, lon0_rad=lon0.shape, alt0_m=alt0.shape
     )
+    check_latitude(lat0, "lat0_rad")
     r0 = geodetic_to_ecef(lat0, lon0, alt0)
     return _rotate_to_enu(
         r[..., 0] - r0[..., 0], r[..., 1] - r0[..., 1], r[..., 2] - r0[..., 2], _trig(lat0, lon0)
@@ -544,6 +559,7 @@ def enu_to_ecef(
     broadcast_shape(
         r_enu_m=r.shape[:-1], lat0_rad=lat0.shape, lon0_rad=lon0.shape, alt0_m=alt0.shape
     )
+    check_latitude(lat0, "lat0_rad")
     r0 = geodetic_to_ecef(lat0, lon0, alt0)
     x, y, z = _rotate_from_enu(r[..., 0], r[..., 1], r[..., 2], _trig(lat0, lon0))
     return np.stack(np.broadcast_arrays(x + r0[..., 0], y + r0[..., 1], z + r0[..., 2]), axis=-1)

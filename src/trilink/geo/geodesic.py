@@ -137,9 +137,9 @@ def geodesic_inverse(
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Shortest geodesic between two points on the WGS-84 ellipsoid.
 
-    Vincenty's inverse method (Survey Review, 1975): with reduced latitudes tan U = (1 - f) tan φ and L = λ2 - λ1,
-    iterate the auxiliary-sphere longitude λ until it changes by < 1e-15 |λ|,
-    then s = b A (σ - Δσ) and
+    Vincenty's inverse method (Survey Review, 1975): with reduced latitudes
+    tan U = (1 - f) tan φ and L = λ2 - λ1, iterate the auxiliary-sphere
+    longitude λ until it changes by < 1e-15 |λ|, then s = b A (σ - Δσ) and
 
         α1 = atan2(cos U2 sin λ,  cos U1 sin U2 - sin U1 cos U2 cos λ)
         α2 = atan2(cos U1 sin λ, -sin U1 cos U2 + cos U1 sin U2 cos λ)
@@ -152,8 +152,9 @@ def geodesic_inverse(
     Undefined azimuths: for coincident points (s = 0) the azimuths are
     meaningless (0 is returned, or GeographicLib's convention); at a pole they
     follow the meridian of the given longitude, the limit as the latitude
-    tends to ±π/2, as in GeographicLib; for exactly antipodal points every
-    meridian is a shortest path and one of them is returned.
+    tends to ±π/2, as in GeographicLib; for exactly antipodal points several
+    geodesics tie (e.g. via either pole for antipodes on the equator, any
+    meridian from pole to pole) and one of them is returned.
 
     Args:
         lat1_rad, lon1_rad, lat2_rad, lon2_rad: geodetic coordinates, rad

@@ -24,6 +24,7 @@ __all__ = [
 _MU = WGS84_GM_M3PS2
 _J2_TERM = 1.5 * WGS84_J2 * WGS84_A_M * WGS84_A_M  # (3/2) J2 R², m²
 _OMEGA2 = WGS84_OMEGA_RADPS * WGS84_OMEGA_RADPS
+_BLOCK_ROWS = 8192  # rows per numpy block (temporaries stay in cache; see frames.py)
 
 
 def gravity_accel_mps2(r_m: ArrayLike) -> FloatArray:
@@ -49,7 +50,18 @@ def gravity_accel_mps2(r_m: ArrayLike) -> FloatArray:
         Acceleration, shape (..., 3), m/s².
     """
     r = as_points(r_m, "r_m")
-    x, y, z = r[..., 0], r[..., 1], r[..., 2]
+    out = np.empty(r.shape)
+    flat_r = r.reshape(-1, 3)
+    flat_out = out.reshape(-1, 3)
+    for i in range(0, max(flat_r.shape[0], 1), _BLOCK_ROWS):
+        rows = slice(i, i + _BLOCK_ROWS)
+        _gravity_block(flat_r[rows], flat_out[rows])
+    return out
+
+
+def _gravity_block(r: FloatArray, out: FloatArray) -> None:
+    """:func:`gravity_accel_mps2` of (n, 3) rows into ``out``."""
+    x, y, z = r[:, 0], r[:, 1], r[:, 2]
     zz = z * z
     with np.errstate(invalid="ignore", divide="ignore"):
         inv_r2 = 1.0 / (x * x + y * y + zz)
@@ -58,11 +70,9 @@ def gravity_accel_mps2(r_m: ArrayLike) -> FloatArray:
         j2 = _J2_TERM * inv_r2
         fz2 = 5.0 * zz * inv_r2
         common = -mu_over_r3 * (1.0 - j2 * (fz2 - 1.0))
-        out = np.empty(r.shape)
-        out[..., 0] = common * x
-        out[..., 1] = common * y
-        out[..., 2] = -mu_over_r3 * (1.0 - j2 * (fz2 - 3.0)) * z
-    return out
+        out[:, 0] = common * x
+        out[:, 1] = common * y
+        out[:, 2] = -mu_over_r3 * (1.0 - j2 * (fz2 - 3.0)) * z
 
 
 def gravitational_potential_m2ps2(r_m: ArrayLike) -> FloatArray:

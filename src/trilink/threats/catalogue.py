@@ -69,6 +69,7 @@ KN_23 = Missile(
     ),
     rv_separates=False,
     vertical_rise_s=4.0,
+    pitch_ramp_end_s=15.0,
     sources=(
         "single-stage solid, Iskander-like: KIDA via Yonhap 2021-04-01; Defence Blog",
         "lower body diameter ~110 cm (Ukrainian MoD wreckage analysis, via Kyodo/Yonhap)",

@@ -38,6 +38,7 @@ from trilink.threats.integrate import (
     BatchResult,
     SegmentedModel,
     integrate_batch,
+    integrate_reference,
 )
 from trilink.threats.vehicle import Missile
 
@@ -295,6 +296,8 @@ def _steering_row(launch: Launch) -> dict[str, NDArray]:
     first_burn_end = m.stages[0].ignition_delay_s + m.stages[0].burn_time_s
     if len(m.stages) == 1:
         first_burn_end *= st.burn_fraction_last
+    if m.pitch_ramp_end_s is not None:
+        first_burn_end = min(first_burn_end, m.pitch_ramp_end_s)
     pitch_upper = st.pitch_first_rad if st.pitch_upper_rad is None else st.pitch_upper_rad
     return {
         "plane_normal_ecef": normal[None, :],
@@ -422,6 +425,64 @@ def fly_batch(
 def fly(launch: Launch, *, rng: np.random.Generator | None = None, **kwargs: object) -> Flight:
     """Fly one launch (see :func:`fly_batch`)."""
     return fly_batch([launch], rng=rng, **kwargs)[0]  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReferenceImpact:
+    """Impact of one object flown by :func:`fly_reference`."""
+
+    object_id: str
+    kind: ObjectKind
+    t_impact_s: float
+    r_impact_ecef_m: F64
+    n_rhs: int
+
+
+def fly_reference(
+    launch: Launch,
+    *,
+    rng: np.random.Generator | None = None,
+    rtol: float = 1e-10,
+    atol: float = 1e-9,
+) -> tuple[ReferenceImpact, ...]:
+    """Fly one launch object by object with ``scipy.integrate.solve_ivp`` (DOP853).
+
+    The same force model, segments and staging as :func:`fly_batch`, integrated
+    independently (its own separation states): the oracle for the batch
+    integrator's accuracy and the one-by-one baseline for its speed.
+    """
+    segs = _powered_segments(launch)
+    steering = _steering_row(launch)
+    model = _model_from_rows([[_seg_dict(sg, 0.0, 0.0) for sg in segs]], [steering])
+    y0 = np.zeros(6)
+    y0[:3] = geodetic_to_ecef(launch.lat_rad, launch.lon_rad, launch.alt_m)
+    ref = integrate_reference(model, 0, launch.t_launch_s, y0, rtol=rtol, atol=atol)
+    shim = BatchResult(
+        t_s=np.array([ref.t_s]),
+        y=ref.y[None, :],
+        impacted=np.array([ref.impacted]),
+        segment_end_y=ref.segment_end_y[None, :, :],
+        apogee_alt_m=np.array([np.nan]),
+        apogee_t_s=np.array([np.nan]),
+        n_steps=0,
+        n_rejected=0,
+        record=None,
+    )
+    births = _births(0, launch, segs, shim, objects=True, rng=rng)
+    b_model = _ballistic_model(births, [steering] * len(births))
+    out = []
+    for j, b in enumerate(births):
+        r = integrate_reference(b_model, j, b.t_s, b.y, rtol=rtol, atol=atol)
+        out.append(
+            ReferenceImpact(
+                object_id=b.object_id,
+                kind=b.kind,
+                t_impact_s=r.t_s if r.impacted else math.nan,
+                r_impact_ecef_m=r.y[:3].copy(),
+                n_rhs=r.n_rhs + (ref.n_rhs if b.kind is ObjectKind.WARHEAD else 0),
+            )
+        )
+    return tuple(out)
 
 
 def _births(

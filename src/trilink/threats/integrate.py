@@ -456,6 +456,19 @@ def _locate_ground(
     return y_s, k_s, t0 + dt
 
 
+@dataclass(frozen=True)
+class ReferenceResult:
+    """Result of :func:`integrate_reference` for one row."""
+
+    t_s: float
+    y: F64
+    impacted: bool
+    segment_end_y: F64
+    """(S, 6) state at each segment end (NaN where not reached)."""
+    n_rhs: int
+    """Right-hand-side evaluations used."""
+
+
 def integrate_reference(
     model: SegmentedModel,
     row: int,
@@ -464,17 +477,20 @@ def integrate_reference(
     *,
     rtol: float = 1e-10,
     atol: float = 1e-9,
-) -> tuple[float, F64, bool]:
+    stop_at_ground: bool = True,
+) -> ReferenceResult:
     """Integrate one row with ``scipy.integrate.solve_ivp`` (DOP853), segment by segment.
 
-    Returns ``(t_end_s, y_end, impacted)``. Impact is a terminal event at
-    geodetic altitude 0, located by SciPy's event root-finding on DOP853's dense
-    output. ``atol`` applies to every component (m and m/s).
+    Impact is a terminal event at geodetic altitude 0, located by SciPy's event
+    root-finding on DOP853's dense output. ``atol`` applies to every component (m
+    and m/s). This is the oracle the batch integrator is checked against.
     """
     one = model.take(np.array([row]))
     t = float(t0_s)
     y = np.asarray(y0, dtype=float).reshape(6).copy()
     rows = np.array([0])
+    seg_end = np.full((one.n_segments, 6), np.nan)
+    n_rhs = 0
 
     def ground(_t: float, yy: F64) -> float:
         return float(_altitude(yy[None, :])[0])
@@ -485,20 +501,31 @@ def integrate_reference(
     for s in range(one.n_segments):
         t_end = float(one.segment_end_s[0, s])
         if t_end <= t:
+            seg_end[s] = y
             continue
         p = one.params(rows, np.array([s]))
 
         def f(tt: float, yy: F64, p: ForceParams = p) -> F64:
             return derivative(np.array([tt]), yy[None, :], p)[0]
 
-        span_end = t_end if np.isfinite(t_end) else t + 1.0e6
-        sol = solve_ivp(
-            f, (t, span_end), y, method="DOP853", rtol=rtol, atol=atol, events=ground
-        )
+        with np.errstate(over="ignore", invalid="ignore"):  # trial steps may overshoot
+            sol = solve_ivp(
+                f,
+                (t, t_end),
+                y,
+                method="DOP853",
+                rtol=rtol,
+                atol=atol,
+                events=ground if stop_at_ground else None,
+            )
+        n_rhs += int(sol.nfev)
         if sol.status == 1 and sol.t_events[0].size:
-            return float(sol.t_events[0][0]), sol.y_events[0][0], True
+            return ReferenceResult(
+                float(sol.t_events[0][0]), sol.y_events[0][0], True, seg_end, n_rhs
+            )
         if sol.status != 0:
             raise RuntimeError(f"solve_ivp failed on segment {s}: {sol.message}")
         t = float(sol.t[-1])
         y = sol.y[:, -1].copy()
-    return t, y, False
+        seg_end[s] = y
+    return ReferenceResult(t, y, False, seg_end, n_rhs)

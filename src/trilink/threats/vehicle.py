@@ -117,6 +117,9 @@ class Missile:
     """False for a missile whose body reenters with its warhead (KN-23, Iskander)."""
     vertical_rise_s: float = 8.0
     """Vertical rise after lift-off before the pitch-over starts, s."""
+    pitch_ramp_end_s: float | None = None
+    """Time after launch at which the pitch-over ramp ends (None: at the end of the
+    first stage's burn). Short-range missiles pitch over fast (our assumption)."""
     propellant: str = "liquid"
     sources: tuple[str, ...] = ()
     notes: str = ""

@@ -1,0 +1,1 @@
+"""trilink benchmarks: `python -m benchmarks [NAME ...]` (or `make bench`)."""
