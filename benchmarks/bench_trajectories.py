@@ -77,8 +77,11 @@ def main(argv: list[str]) -> None:
     flights = fly_batch(launches, record=False, objects=True, rtol=rtol)
     t_batch = time.perf_counter() - t0
     n_objects = sum(len(f.objects) for f in flights)
-    print(f"batch: {n} flights, {n_objects} objects to impact in {t_batch:.2f} s "
-          f"({n / t_batch:.0f} flights/s, rtol {rtol:g})", flush=True)
+    print(
+        f"batch: {n} flights, {n_objects} objects to impact in {t_batch:.2f} s "
+        f"({n / t_batch:.0f} flights/s, rtol {rtol:g})",
+        flush=True,
+    )
 
     sample = np.sort(np.random.default_rng(seed + 1).choice(n, size=min(k, n), replace=False))
     worst_m = 0.0
@@ -113,13 +116,19 @@ def main(argv: list[str]) -> None:
     t_one_by_one = per_flight * n
     ratio = t_one_by_one / t_batch
     extrapolated = sample.size < n
-    print(f"reference: {sample.size} flights in {t_ref:.1f} s = {per_flight:.2f} s/flight "
-          f"({n_rhs / sample.size:.0f} RHS evaluations per flight)")
-    print(f"one-by-one for all {n} flights: {t_one_by_one:.0f} s"
-          + (f" (extrapolated from {sample.size} sampled flights)" if extrapolated else ""))
+    print(
+        f"reference: {sample.size} flights in {t_ref:.1f} s = {per_flight:.2f} s/flight "
+        f"({n_rhs / sample.size:.0f} RHS evaluations per flight)"
+    )
+    print(
+        f"one-by-one for all {n} flights: {t_one_by_one:.0f} s"
+        + (f" (extrapolated from {sample.size} sampled flights)" if extrapolated else "")
+    )
     print(f"RATIO one-by-one / batch: {ratio:.0f}x  (target >= 50x)")
-    print(f"WORST impact position error vs reference: {worst_m:.3f} m ({worst_id}); "
-          f"worst impact time error {worst_dt * 1e3:.2f} ms  (target <= 100 m)")
+    print(
+        f"WORST impact position error vs reference: {worst_m:.3f} m ({worst_id}); "
+        f"worst impact time error {worst_dt * 1e3:.2f} ms  (target <= 100 m)"
+    )
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
     (out / "trajectories.json").write_text(

@@ -26,7 +26,9 @@ PUBLISHED_MAX_RANGE_KM = {
 def _max_range_km(key: str) -> float:
     s = get_site("sunan")
     geo = LaunchGeometry(
-        missile=get_missile(key), lat_rad=s.lat_rad, lon_rad=s.lon_rad,
+        missile=get_missile(key),
+        lat_rad=s.lat_rad,
+        lon_rad=s.lon_rad,
         azimuth_rad=math.radians(45.0),
     )
     f = fly(geo.launch(minimum_energy_steering(geo)), record=False, objects=False)
@@ -48,17 +50,29 @@ def test_hwasong12_reaches_its_longest_flight() -> None:
 
 
 def test_required_missiles_are_in_the_catalogue() -> None:
-    for key in ("kn-23", "hwasong-12", "hwasong-14", "hwasong-15", "hwasong-17",
-                "hwasong-18", "hwasong-19"):
+    for key in (
+        "kn-23",
+        "hwasong-12",
+        "hwasong-14",
+        "hwasong-15",
+        "hwasong-17",
+        "hwasong-18",
+        "hwasong-19",
+    ):
         m = get_missile(key)
         assert m.key == key and m.sources and m.estimates, f"{key} lacks sources/estimates"
 
 
 def test_stage_counts_and_propellant_match_the_public_record() -> None:
     # Stage counts / propellant: ROK MND, JCS, Japan MoD, KCNA (public_reference.md §5).
-    expected = {"kn-23": (1, "solid"), "hwasong-12": (1, "liquid"), "hwasong-14": (2, "liquid"),
-                "hwasong-15": (2, "liquid"), "hwasong-17": (2, "liquid"),
-                "hwasong-18": (3, "solid")}
+    expected = {
+        "kn-23": (1, "solid"),
+        "hwasong-12": (1, "liquid"),
+        "hwasong-14": (2, "liquid"),
+        "hwasong-15": (2, "liquid"),
+        "hwasong-17": (2, "liquid"),
+        "hwasong-18": (3, "solid"),
+    }
     for key, (stages, prop) in expected.items():
         m = get_missile(key)
         assert (len(m.stages), m.propellant) == (stages, prop), key
@@ -80,16 +94,22 @@ def test_thrust_follows_from_isp_and_mass_flow() -> None:
 
 def test_lookup_is_case_insensitive_and_errors_list_known_names() -> None:
     assert get_missile("Hwasong-18") is MISSILES["hwasong-18"]
-    with pytest.raises(KeyError, match="known: .*hwasong-12"):
+    with pytest.raises(KeyError, match=r"known: .*hwasong-12"):
         get_missile("nodong-9")
 
 
 def test_every_missile_flies_a_minimum_energy_trajectory_to_impact() -> None:
     s = get_site("sunan")
     for key in MISSILES:
-        geo = LaunchGeometry(missile=get_missile(key), lat_rad=s.lat_rad, lon_rad=s.lon_rad,
-                             azimuth_rad=math.radians(90.0))
+        geo = LaunchGeometry(
+            missile=get_missile(key),
+            lat_rad=s.lat_rad,
+            lon_rad=s.lon_rad,
+            azimuth_rad=math.radians(90.0),
+        )
         from trilink.threats import Steering
-        f = fly(geo.launch(Steering(pitch_first_rad=math.radians(45.0))), objects=False,
-                record=False)
+
+        f = fly(
+            geo.launch(Steering(pitch_first_rad=math.radians(45.0))), objects=False, record=False
+        )
         assert f.impacted and f.range_m > 100e3, key

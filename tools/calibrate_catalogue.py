@@ -28,8 +28,9 @@ TARGETS_KM = {
 
 def max_range_km(missile) -> float:
     s = get_site("sunan")
-    geo = LaunchGeometry(missile=missile, lat_rad=s.lat_rad, lon_rad=s.lon_rad,
-                         azimuth_rad=math.radians(45.0))
+    geo = LaunchGeometry(
+        missile=missile, lat_rad=s.lat_rad, lon_rad=s.lon_rad, azimuth_rad=math.radians(45.0)
+    )
     f = fly(geo.launch(minimum_energy_steering(geo)), record=False, objects=False)
     return f.range_m / 1e3
 

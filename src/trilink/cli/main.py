@@ -55,7 +55,9 @@ def fly(
         str | None,
         typer.Option(help="minimum-energy | lofted | depressed (default: minimum-energy)."),
     ] = None,
-    apogee_km: Annotated[float | None, typer.Option(help="Target apogee (needs --range-km).")] = None,
+    apogee_km: Annotated[
+        float | None, typer.Option(help="Target apogee (needs --range-km).")
+    ] = None,
     range_km: Annotated[float | None, typer.Option(help="Target ground range.")] = None,
     debris: Annotated[int, typer.Option(help="Debris fragments at RV separation.")] = 0,
     seed: Annotated[int, typer.Option(help="Seed for the debris draws.")] = 0,
@@ -101,12 +103,15 @@ def fly(
     if debris < 0:
         _fail(f"--debris: must be ≥ 0, got {debris}")
     geo = LaunchGeometry(
-        missile=m, lat_rad=s.lat_rad, lon_rad=s.lon_rad, alt_m=s.alt_m,
+        missile=m,
+        lat_rad=s.lat_rad,
+        lon_rad=s.lon_rad,
+        alt_m=s.alt_m,
         azimuth_rad=math.radians(azimuth_deg),
     )
     rv_mass = None
     light = False
-    with console.status("solving steering…", spinner="dots") if not as_json else _null():
+    with console.status("solving steering…", spinner="dots") if not as_json else _Null():
         try:
             if apogee_km is not None and range_km is not None:
                 sol = solve_apogee_range(geo, apogee_km * 1e3, range_km * 1e3)
@@ -129,7 +134,7 @@ def fly(
     _print_flight(result)
 
 
-class _null:
+class _Null:
     def __enter__(self) -> None:
         return None
 

@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from trilink.scenario.schema import ScenarioError, ScenarioFile, ThreatSpec, load_scenario, parse_scenario
+from trilink.scenario.schema import (
+    ScenarioError,
+    ScenarioFile,
+    ThreatSpec,
+    load_scenario,
+    parse_scenario,
+)
 from trilink.threats.catalogue import get_missile
 from trilink.threats.flight import Launch, Steering
 from trilink.threats.loft import (

@@ -38,6 +38,7 @@ from msgspec import Meta
 from trilink.threats.catalogue import MISSILES
 from trilink.threats.sites import SITES
 
+
 class ScenarioError(ValueError):
     """A scenario file is invalid. ``str(err)`` is one line: ``source: field: problem``."""
 

@@ -60,7 +60,7 @@ KN_23 = Missile(
         ),
     ),
     rv=ReentryVehicle(
-        mass_kg=450.0,
+        mass_kg=410.0,
         ballistic_coefficient_kgpm2=6_500.0,
         length_m=7.5,
         base_diameter_m=1.1,
@@ -101,7 +101,7 @@ HWASONG_12 = Missile(
         ),
     ),
     rv=ReentryVehicle(
-        mass_kg=650.0, ballistic_coefficient_kgpm2=4_000.0, length_m=2.0, base_diameter_m=1.2
+        mass_kg=840.0, ballistic_coefficient_kgpm2=4_000.0, length_m=2.0, base_diameter_m=1.2
     ),
     sources=(
         "single stage, liquid; one main engine + 4 verniers (ROK MND via MBN; Yonhap)",
@@ -138,7 +138,7 @@ HWASONG_14 = Missile(
         ),
     ),
     rv=ReentryVehicle(
-        mass_kg=480.0, ballistic_coefficient_kgpm2=4_000.0, length_m=1.8, base_diameter_m=1.0
+        mass_kg=725.0, ballistic_coefficient_kgpm2=4_000.0, length_m=1.8, base_diameter_m=1.0
     ),
     sources=(
         "2 stages, liquid; stage 1 a modified Hwasong-12 (ROK MND; Elleman, IISS)",
@@ -174,7 +174,7 @@ HWASONG_15 = Missile(
         ),
     ),
     rv=ReentryVehicle(
-        mass_kg=1_200.0, ballistic_coefficient_kgpm2=5_000.0, length_m=2.2, base_diameter_m=1.3
+        mass_kg=1_340.0, ballistic_coefficient_kgpm2=5_000.0, length_m=2.2, base_diameter_m=1.3
     ),
     sources=(
         "2 stages, liquid (ROK MND 2017-12-01); stage 1 two engines, Hwasong-14 case (Wright)",
@@ -212,7 +212,7 @@ HWASONG_17 = Missile(
         ),
     ),
     rv=ReentryVehicle(
-        mass_kg=2_050.0, ballistic_coefficient_kgpm2=5_000.0, length_m=2.5, base_diameter_m=1.5
+        mass_kg=2_235.0, ballistic_coefficient_kgpm2=5_000.0, length_m=2.5, base_diameter_m=1.5
     ),
     sources=(
         "2 stages, liquid; four first-stage nozzles (ROK/US via Yonhap 2022-03-27)",
@@ -258,7 +258,7 @@ HWASONG_18 = Missile(
         ),
     ),
     rv=ReentryVehicle(
-        mass_kg=1_250.0, ballistic_coefficient_kgpm2=5_000.0, length_m=2.0, base_diameter_m=1.2
+        mass_kg=1_275.0, ballistic_coefficient_kgpm2=5_000.0, length_m=2.0, base_diameter_m=1.2
     ),
     vertical_rise_s=6.0,
     sources=(
@@ -306,7 +306,7 @@ HWASONG_19 = Missile(
         ),
     ),
     rv=ReentryVehicle(
-        mass_kg=1_900.0, ballistic_coefficient_kgpm2=5_000.0, length_m=2.2, base_diameter_m=1.3
+        mass_kg=1_945.0, ballistic_coefficient_kgpm2=5_000.0, length_m=2.2, base_diameter_m=1.3
     ),
     vertical_rise_s=6.0,
     sources=(
@@ -314,9 +314,7 @@ HWASONG_19 = Missile(
         "1,960 kN carbon-fibre motor for the 'Hwasong-19 series' (KCNA 2025; a DPRK claim)",
         "range > 15,000 km (press)",
     ),
-    estimates=(
-        "three stages (count not published), all masses, burn times, Isp, RV β: " + _EST,
-    ),
+    estimates=("three stages (count not published), all masses, burn times, Isp, RV β: " + _EST,),
 )
 
 MISSILES: dict[str, Missile] = {

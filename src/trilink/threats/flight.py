@@ -28,7 +28,7 @@ from enum import StrEnum
 import numpy as np
 from numpy.typing import NDArray
 
-from trilink.geo.frames import ecef_to_geodetic, ecef_to_eci, geodetic_to_ecef
+from trilink.geo.frames import ecef_to_eci, ecef_to_geodetic, geodetic_to_ecef
 from trilink.geo.geodesic import geodesic_inverse
 from trilink.threats.aero import DragShape
 from trilink.threats.dynamics import exit_area_m2, local_frame
@@ -138,7 +138,7 @@ class Launch:
             raise ValueError(f"Launch.n_debris must be ≥ 0, got {self.n_debris}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ObjectTrajectory:
     """The path of one object from its birth (launch or separation) to impact.
 
@@ -159,6 +159,16 @@ class ObjectTrajectory:
     """Mass after birth (ballistic phase), kg."""
     ballistic_coefficient_kgpm2: float
     """Hypersonic β = m/(Cd·A) in the ballistic phase, kg/m²."""
+    stack_until_s: float = math.nan
+    """For the warhead: until this time (its separation) it *is* the whole missile
+    stack (launch to final separation): a large, burning body. NaN for others."""
+    burn_intervals_s: tuple[tuple[float, float], ...] = ()
+    """Intervals (start, end), s, during which this object is thrusting (the stack's
+    burns; empty for stages, debris and the free-flying RV)."""
+    length_m: float = math.nan
+    """Length of the object (RV, stage body; NaN for debris), m: for radar RCS models."""
+    diameter_m: float = math.nan
+    """Diameter of the object (NaN for debris), m."""
     t_s: F64 = field(repr=False)
     y: F64 = field(repr=False)
     dy: F64 = field(repr=False)
@@ -271,8 +281,9 @@ def _powered_segments(launch: Launch) -> list[_Segment]:
         if last_burn and not m.rv_separates:
             sep_now = None
         segs.append(
-            _Segment(t + burn, stage.thrust_vac_n, a_exit, mass, stage.mass_flow_kgps, t, cd_a,
-                     sep_now)
+            _Segment(
+                t + burn, stage.thrust_vac_n, a_exit, mass, stage.mass_flow_kgps, t, cd_a, sep_now
+            )
         )
         t += burn
         mass -= stage.mass_flow_kgps * burn
@@ -289,7 +300,7 @@ def _steering_row(launch: Launch) -> dict[str, NDArray]:
     m = launch.missile
     st = launch.steering
     r0 = geodetic_to_ecef(launch.lat_rad, launch.lon_rad, launch.alt_m)
-    east, north, up = local_frame(np.array([launch.lat_rad]), np.array([launch.lon_rad]))
+    east, north, _up = local_frame(np.array([launch.lat_rad]), np.array([launch.lon_rad]))
     heading = math.sin(launch.azimuth_rad) * east[0] + math.cos(launch.azimuth_rad) * north[0]
     normal = np.cross(r0 / np.linalg.norm(r0), heading)
     normal /= np.linalg.norm(normal)
@@ -331,7 +342,7 @@ def _model_from_rows(
     return SegmentedModel(ends, per_segment, per_row)
 
 
-def _seg_dict(sg: _Segment, rv_l_over_d: float, rv_pullup: float) -> dict[str, float]:
+def _seg_dict(sg: _Segment) -> dict[str, float]:
     return {
         "end_s": sg.end_s,
         "thrust_vac_n": sg.thrust_vac_n,
@@ -401,7 +412,7 @@ def fly_batch(
     seg_lists = [_powered_segments(la) for la in launches]
     steering = [_steering_row(la) for la in launches]
     model = _model_from_rows(
-        [[_seg_dict(s, 0.0, 0.0) for s in segs] for segs in seg_lists], steering
+        [[_seg_dict(s) for s in segs] for segs in seg_lists], steering
     )
     y0 = np.zeros((len(launches), 6))
     for i, la in enumerate(launches):
@@ -453,7 +464,7 @@ def fly_reference(
     """
     segs = _powered_segments(launch)
     steering = _steering_row(launch)
-    model = _model_from_rows([[_seg_dict(sg, 0.0, 0.0) for sg in segs]], [steering])
+    model = _model_from_rows([[_seg_dict(sg) for sg in segs]], [steering])
     y0 = np.zeros(6)
     y0[:3] = geodetic_to_ecef(launch.lat_rad, launch.lon_rad, launch.alt_m)
     ref = integrate_reference(model, 0, launch.t_launch_s, y0, rtol=rtol, atol=atol)
@@ -513,9 +524,20 @@ def _births(
             y_stage = y_sep.copy()
             y_stage[3:] -= 0.5 * SEPARATION_DV_MPS * v_hat
             out.append(
-                _Birth(i, f"{tid}-stage{k + 1}", ObjectKind.STAGE, warhead_id, k, sg.end_s,
-                       y_stage, stage.dry_mass_kg + leftover, stage.tumbling_drag_area_m2,
-                       DragShape.TUMBLING, 0.0, 0.0)
+                _Birth(
+                    i,
+                    f"{tid}-stage{k + 1}",
+                    ObjectKind.STAGE,
+                    warhead_id,
+                    k,
+                    sg.end_s,
+                    y_stage,
+                    stage.dry_mass_kg + leftover,
+                    stage.tumbling_drag_area_m2,
+                    DragShape.TUMBLING,
+                    0.0,
+                    0.0,
+                )
             )
     # The warhead starts its ballistic life at the end of powered flight.
     y_end = powered.y[i].copy()
@@ -528,11 +550,24 @@ def _births(
     else:
         last = m.stages[-1]
         burn = last.burn_time_s * la.steering.burn_fraction_last
-        mass = la.payload_kg + last.dry_mass_kg + last.propellant_mass_kg - last.mass_flow_kgps * burn
+        mass = (
+            la.payload_kg + last.dry_mass_kg + last.propellant_mass_kg - last.mass_flow_kgps * burn
+        )
     out.append(
-        _Birth(i, warhead_id, ObjectKind.WARHEAD, None, None, t_end, y_end, mass,
-               m.reentry_drag_area_m2, DragShape.SLENDER, rv.lift_to_drag,
-               rv.pullup_alt_m)
+        _Birth(
+            i,
+            warhead_id,
+            ObjectKind.WARHEAD,
+            None,
+            None,
+            t_end,
+            y_end,
+            mass,
+            m.reentry_drag_area_m2,
+            DragShape.SLENDER,
+            rv.lift_to_drag,
+            rv.pullup_alt_m,
+        )
     )
     if objects and la.n_debris:
         assert rng is not None
@@ -545,8 +580,20 @@ def _births(
             y_d = y_rel.copy()
             y_d[3:] += dv
             out.append(
-                _Birth(i, f"{tid}-debris{d + 1:02d}", ObjectKind.DEBRIS, warhead_id, None, t_end,
-                       y_d, frag_mass, frag_mass / beta, DragShape.TUMBLING, 0.0, 0.0)
+                _Birth(
+                    i,
+                    f"{tid}-debris{d + 1:02d}",
+                    ObjectKind.DEBRIS,
+                    warhead_id,
+                    None,
+                    t_end,
+                    y_d,
+                    frag_mass,
+                    frag_mass / beta,
+                    DragShape.TUMBLING,
+                    0.0,
+                    0.0,
+                )
             )
     return out
 
@@ -573,6 +620,22 @@ def _ballistic_model(births: list[_Birth], steering: list[dict[str, NDArray]]) -
     return _model_from_rows(rows, steering)
 
 
+def _object_length(la: Launch, b: _Birth) -> float:
+    if b.kind is ObjectKind.STAGE and b.stage_index is not None:
+        return la.missile.stages[b.stage_index].length_m
+    if b.kind is ObjectKind.WARHEAD:
+        return la.missile.rv.length_m
+    return math.nan
+
+
+def _object_diameter(la: Launch, b: _Birth) -> float:
+    if b.kind is ObjectKind.STAGE and b.stage_index is not None:
+        return la.missile.stages[b.stage_index].diameter_m
+    if b.kind is ObjectKind.WARHEAD:
+        return la.missile.rv.base_diameter_m
+    return math.nan
+
+
 def _assemble(
     i: int,
     la: Launch,
@@ -583,6 +646,7 @@ def _assemble(
     record: bool,
 ) -> Flight:
     mine = [(j, b) for j, b in enumerate(births) if b.launch_index == i]
+    burns = tuple((sg.t_start_s, sg.end_s) for sg in segs if sg.thrust_vac_n > 0.0)
     trajs: list[ObjectTrajectory] = []
     stage_impacts: list[StageImpact] = []
     warhead_row = next(j for j, b in mine if b.kind is ObjectKind.WARHEAD)
@@ -613,6 +677,10 @@ def _assemble(
                 impact_lon_rad=float(lon),
                 mass_kg=b.mass_kg,
                 ballistic_coefficient_kgpm2=b.mass_kg / b.drag_area_m2,
+                stack_until_s=b.t_s if b.kind is ObjectKind.WARHEAD else math.nan,
+                burn_intervals_s=burns if b.kind is ObjectKind.WARHEAD else (),
+                length_m=_object_length(la, b),
+                diameter_m=_object_diameter(la, b),
                 t_s=t_b,
                 y=y_b,
                 dy=dy_b,

@@ -44,9 +44,7 @@ _A = (
     (35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84),
 )
 _B5 = np.array([35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84, 0.0])
-_B4 = np.array(
-    [5179 / 57600, 0.0, 7571 / 16695, 393 / 640, -92097 / 339200, 187 / 2100, 1 / 40]
-)
+_B4 = np.array([5179 / 57600, 0.0, 7571 / 16695, 393 / 640, -92097 / 339200, 187 / 2100, 1 / 40])
 _E = _B5 - _B4
 
 
@@ -85,31 +83,6 @@ class SegmentedModel:
             per_segment={k: v[rows] for k, v in self.per_segment.items()},
             per_row={k: v[rows] for k, v in self.per_row.items()},
         )
-
-    @staticmethod
-    def concatenate(models: list[SegmentedModel]) -> SegmentedModel:
-        """Stack models row-wise, padding missing segments with empty ones."""
-        s = max(m.n_segments for m in models)
-
-        def pad(a: NDArray, fill: float) -> NDArray:
-            if a.shape[1] == s:
-                return a
-            extra = np.full((a.shape[0], s - a.shape[1]), fill, dtype=a.dtype)
-            return np.concatenate([a, extra], axis=1)
-
-        ends = []
-        for m in models:
-            last = m.segment_end_s[:, -1:]
-            ends.append(pad(m.segment_end_s, 0.0))
-            if m.n_segments < s:  # empty padding segments end where the last one does
-                ends[-1][:, m.n_segments :] = last
-        keys = models[0].per_segment.keys()
-        per_segment = {
-            k: np.concatenate([pad(m.per_segment[k], m.per_segment[k][0, -1]) for m in models])
-            for k in keys
-        }
-        per_row = {k: np.concatenate([m.per_row[k] for m in models]) for k in models[0].per_row}
-        return SegmentedModel(np.concatenate(ends), per_segment, per_row)
 
 
 FORCE_FIELDS_PER_ROW = (
@@ -185,9 +158,7 @@ def _vertical_speed(y: F64) -> F64:
     return np.einsum("ij,ij->i", y[:, 3:], up)
 
 
-def _dp5_step(
-    t: F64, y: F64, k1: F64, h: F64, p: ForceParams
-) -> tuple[F64, F64, F64]:
+def _dp5_step(t: F64, y: F64, k1: F64, h: F64, p: ForceParams) -> tuple[F64, F64, F64]:
     """One Dormand–Prince step for each row: (y_new, k7 = f(t+h, y_new), error estimate)."""
     ks = [k1]
     hh = h[:, None]
@@ -289,9 +260,7 @@ def integrate_batch(
         scale = atol + rtol * np.maximum(np.abs(ya), np.abs(y_new))
         err_norm = np.max(np.abs(err) / scale, axis=1)
         ok = err_norm <= 1.0
-        factor = np.where(
-            err_norm == 0.0, 5.0, np.clip(0.9 * err_norm ** (-0.2), 0.2, 5.0)
-        )
+        factor = np.where(err_norm == 0.0, 5.0, np.clip(0.9 * err_norm ** (-0.2), 0.2, 5.0))
         factor = np.where(ok, factor, np.minimum(factor, 1.0))
         h[act] = ha * factor
         n_rej += int((~ok).sum())
@@ -311,8 +280,15 @@ def integrate_batch(
             if below.any():
                 b = np.flatnonzero(below)
                 y_imp, k_imp, t_imp = _locate_ground(
-                    model, acc[b], seg[acc[b]], ta[ok][b], ya[ok][b], ka[ok][b], ha[ok][b],
-                    y_acc[b], k_acc[b],
+                    model,
+                    acc[b],
+                    seg[acc[b]],
+                    ta[ok][b],
+                    ya[ok][b],
+                    ka[ok][b],
+                    ha[ok][b],
+                    y_acc[b],
+                    k_acc[b],
                 )
                 y_acc[b], k_acc[b], t_new[b] = y_imp, k_imp, t_imp
                 alt_new[b] = 0.0
@@ -335,9 +311,7 @@ def integrate_batch(
             best_alt = np.full(tb.size, -np.inf)
             best_t = np.zeros(tb.size)
             for s in fr:
-                ys = _hermite(
-                    y_old[tb], ka[ok][tb], y_acc[tb], k_acc[tb], hb, np.full(tb.size, s)
-                )
+                ys = _hermite(y_old[tb], ka[ok][tb], y_acc[tb], k_acc[tb], hb, np.full(tb.size, s))
                 a_s = _altitude(ys)
                 better = a_s > best_alt
                 best_alt = np.where(better, a_s, best_alt)
@@ -365,9 +339,7 @@ def integrate_batch(
                 seg[nxt] += 1
                 # Skip zero-length (padding) segments.
                 while True:
-                    zero = (seg[nxt] < s_count - 1) & (
-                        model.segment_end_s[nxt, seg[nxt]] <= t[nxt]
-                    )
+                    zero = (seg[nxt] < s_count - 1) & (model.segment_end_s[nxt, seg[nxt]] <= t[nxt])
                     if not zero.any():
                         break
                     z = nxt[zero]

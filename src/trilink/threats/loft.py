@@ -98,8 +98,9 @@ def minimum_energy_steering(geo: LaunchGeometry, burn_fraction_last: float = 1.0
     # Golden-section in batches of 8 interior points, 4 rounds: bracket shrinks ~(2/9)^4.
     for _ in range(4):
         cand = np.linspace(lo, hi, 10)
-        fl = _fly(geo, [Steering(pitch_first_rad=p, burn_fraction_last=burn_fraction_last)
-                        for p in cand])
+        fl = _fly(
+            geo, [Steering(pitch_first_rad=p, burn_fraction_last=burn_fraction_last) for p in cand]
+        )
         r = np.array([f.range_m for f in fl])
         j = int(np.nanargmax(r))
         lo, hi = cand[max(j - 1, 0)], cand[min(j + 1, cand.size - 1)]
@@ -257,9 +258,15 @@ def solve_apogee_range(
 
     def jac(xx: np.ndarray) -> np.ndarray:
         r = fun(xx)
-        hs = [d[0] if xx[0] + d[0] <= hi_b[0] else -d[0], d[1] if xx[1] + d[1] <= hi_b[1] else -d[1]]
-        fl = _energy_launches(geo, [xx + [hs[0], 0.0], xx + [0.0, hs[1]]])
-        cols = [(np.where(np.isfinite(q := residual(f)), q, 10.0) - r) / h for f, h in zip(fl, hs)]
+        hs = [
+            d[0] if xx[0] + d[0] <= hi_b[0] else -d[0],
+            d[1] if xx[1] + d[1] <= hi_b[1] else -d[1],
+        ]
+        fl = _energy_launches(geo, [xx + np.array([hs[0], 0.0]), xx + np.array([0.0, hs[1]])])
+        cols = [
+            (np.where(np.isfinite(q := residual(f)), q, 10.0) - r) / h
+            for f, h in zip(fl, hs, strict=True)
+        ]
         return np.column_stack(cols)
 
     sol = least_squares(

@@ -41,8 +41,16 @@ class Stage:
     """Coast with this spent stage still attached after burnout, s."""
 
     def __post_init__(self) -> None:
-        for name in ("propellant_mass_kg", "dry_mass_kg", "burn_time_s", "isp_vac_s",
-                     "isp_sl_s", "diameter_m", "length_m", "drag_coefficient"):
+        for name in (
+            "propellant_mass_kg",
+            "dry_mass_kg",
+            "burn_time_s",
+            "isp_vac_s",
+            "isp_sl_s",
+            "diameter_m",
+            "length_m",
+            "drag_coefficient",
+        ):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0.0):
                 raise ValueError(f"Stage.{name} must be a positive number, got {value!r}")

@@ -1,0 +1,127 @@
+"""The `trilink` command, end to end in a subprocess."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from trilink.geo.frames import ecef_to_geodetic
+
+
+def _trilink(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "trilink.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+    )
+
+
+@pytest.mark.slow
+def test_fly_json_with_apogee_and_range(tmp_path: Path) -> None:
+    truth = tmp_path / "truth.csv"
+    p = _trilink(
+        "fly",
+        "--missile",
+        "hwasong-18",
+        "--site",
+        "samsok",
+        "--azimuth-deg",
+        "80",
+        "--apogee-km",
+        "6000",
+        "--range-km",
+        "1000",
+        "--json",
+        "--truth",
+        str(truth),
+    )
+    assert p.returncode == 0, p.stderr
+    r = json.loads(p.stdout)
+    for key in (
+        "apogee_km",
+        "range_km",
+        "flight_time_s",
+        "impact_lat_deg",
+        "impact_lon_deg",
+        "burnout_time_s",
+        "burnout_speed_mps",
+        "stages",
+    ):
+        assert key in r, key
+    assert r["apogee_km"] == pytest.approx(6000, rel=1e-3)
+    assert r["range_km"] == pytest.approx(1000, rel=1e-3)
+    assert len(r["stages"]) == 3
+    for s in r["stages"]:
+        assert set(s) >= {"separation_time_s", "impact_lat_deg", "impact_lon_deg", "impact_time_s"}
+    # The truth file follows the contract and ends at the reported impact.
+    with truth.open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0]) == [
+        "time_s",
+        "object_id",
+        "x_ecef_m",
+        "y_ecef_m",
+        "z_ecef_m",
+        "vx_ecef_mps",
+        "vy_ecef_mps",
+        "vz_ecef_mps",
+        "kind",
+    ]
+    last = [row for row in rows if row["object_id"].endswith("warhead")][-1]
+    lat, _lon, alt = ecef_to_geodetic(
+        np.array([float(last[c]) for c in ("x_ecef_m", "y_ecef_m", "z_ecef_m")])
+    )
+    assert abs(alt) < 0.01
+    assert math.degrees(lat) == pytest.approx(r["impact_lat_deg"], abs=1e-4)
+    assert float(last["time_s"]) == pytest.approx(r["flight_time_s"], abs=0.01)
+
+
+def test_fly_defaults_and_shape() -> None:
+    p = _trilink("fly", "--missile", "kn-23", "--trajectory", "depressed", "--json")
+    assert p.returncode == 0, p.stderr
+    r = json.loads(p.stdout)
+    assert r["site_lat_deg"] == pytest.approx(39.2) and r["azimuth_deg"] == pytest.approx(90.0)
+    assert r["stages"] == []  # the KN-23 body reenters with its warhead
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("--missile", "nodong-9"), "--missile: unknown missile 'nodong-9'"),
+        (("--missile", "kn-23", "--site", "atlantis"), "--site: unknown launch site"),
+        (("--missile", "kn-23", "--trajectory", "sideways"), "--trajectory"),
+        (("--missile", "kn-23", "--apogee-km", "50"), "--apogee-km: needs --range-km"),
+    ],
+)
+def test_fly_bad_arguments_one_line(args: tuple[str, ...], words: str) -> None:
+    p = _trilink("fly", *args)
+    assert p.returncode == 2
+    assert words in p.stderr and "Traceback" not in p.stderr
+    assert len([ln for ln in p.stderr.splitlines() if ln.strip()]) == 1
+
+
+def test_scenarios_lists_builtins() -> None:
+    p = _trilink("scenarios")
+    assert p.returncode == 0
+    assert "hwasong18-2023-04-13" in p.stdout and "irbm-2022-10-04" in p.stdout
+
+
+def test_run_default_writes_truth(tmp_path: Path) -> None:
+    p = _trilink("run", "--out", str(tmp_path))
+    assert p.returncode == 0, p.stderr
+    assert "hwasong18-2023-04-13" in p.stdout
+    with (tmp_path / "truth.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    kinds = {r["kind"] for r in rows}
+    assert kinds == {"warhead", "stage", "debris"}
+    times = np.array([float(r["time_s"]) for r in rows])
+    assert np.all(np.diff(times) >= 0), "time-ordered"

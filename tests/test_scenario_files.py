@@ -1,0 +1,122 @@
+"""Scenario files: valid ones load, bad ones give one-line errors naming the field."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from trilink.scenario.build import builtin_names, get_scenario, scenario_launches
+from trilink.scenario.schema import ScenarioError, parse_scenario
+
+GOOD = """
+[scenario]
+name = "t"
+epoch_utc = 2023-04-12T22:22:00Z
+duration_s = 3000.0
+seed = 1
+
+[[threats]]
+id = "T1"
+missile = "hwasong-12"
+site = "sunan"
+azimuth_deg = 90.0
+[threats.steering]
+pitch_first_deg = 45.0
+"""
+
+
+def test_builtins_include_the_seed_and_the_aomori_irbm() -> None:
+    names = builtin_names()
+    assert "hwasong18-2023-04-13" in names and "irbm-2022-10-04" in names
+    for n in names:
+        assert get_scenario(n).name == n
+
+
+def test_good_file_parses_and_builds() -> None:
+    spec = parse_scenario(GOOD, "good.toml")
+    assert spec.threats[0].missile == "hwasong-12"
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        (('missile = "hwasong-12"\n', ""), "threats[0].missile", "missing required field"),
+        (("hwasong-12", "nodong-9"), "threats[0].missile", "unknown missile 'nodong-9'"),
+        (('site = "sunan"', "lat_deg = 200.0\nlon_deg = 125.0"), "threats[0].lat_deg", "<= 90"),
+        (('site = "sunan"', 'site = "atlantis"'), "threats[0].site", "unknown launch site"),
+        (("duration_s = 3000.0", "duration_s = -5.0"), "scenario.duration_s", "> 0"),
+        (("duration_s = 3000.0\n", ""), "scenario.duration_s", "missing required field"),
+        (("azimuth_deg = 90.0", 'azimuth_deg = "east"'), "threats[0].azimuth_deg", "float"),
+        (
+            ("pitch_first_deg = 45.0", "pitch_first_deg = 95.0"),
+            "threats[0].steering.pitch_first_deg",
+            "<= 90",
+        ),
+        (("seed = 1", 'seed = 1\ncolour = "red"'), "scenario", "unknown field `colour`"),
+        (("2023-04-12T22:22:00Z", "2023-04-12T22:22:00"), "scenario.epoch_utc", "UTC offset"),
+        (('id = "T1"', 'id = ""'), "threats[0].id", "length"),
+        (
+            ("[threats.steering]\npitch_first_deg = 45.0", "apogee_km = 100.0"),
+            "threats[0].range_km",
+            "apogee_km needs range_km",
+        ),
+    ],
+)
+def test_bad_file_error_names_the_field(change: tuple[str, str], field: str, words: str) -> None:
+    text = GOOD.replace(*change)
+    assert text != GOOD
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(text, "bad.toml")
+    msg = str(info.value)
+    assert "\n" not in msg, "one line"
+    assert msg.startswith("bad.toml: "), msg
+    assert info.value.field == field, msg
+    assert words in msg, msg
+
+
+def test_not_toml_at_all() -> None:
+    with pytest.raises(ScenarioError, match=r"bad.toml: \(file\): not valid TOML"):
+        parse_scenario("[scenario\nname=", "bad.toml")
+
+
+def test_unreachable_trajectory_names_the_threat() -> None:
+    text = GOOD.replace(
+        "[threats.steering]\npitch_first_deg = 45.0",
+        'trajectory = "lofted"\napogee_km = 9000.0\nrange_km = 9000.0',
+    ).replace("hwasong-12", "kn-23")
+    sc = get_scenario.__wrapped__ if hasattr(get_scenario, "__wrapped__") else None
+    del sc
+    from trilink.scenario.build import Scenario
+
+    scenario = Scenario(spec=parse_scenario(text, "far.toml"), source="far.toml")
+    with pytest.raises(ScenarioError, match=r"far.toml: threats\[0\]: kn-23: cannot reach"):
+        scenario_launches(scenario)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (("hwasong-12", "nodong-9"), "threats[0].missile"),
+        (('site = "sunan"', "lat_deg = 200.0\nlon_deg = 125.0"), "threats[0].lat_deg"),
+        (('missile = "hwasong-12"\n', ""), "threats[0].missile"),
+    ],
+)
+def test_cli_prints_one_line_without_traceback(
+    tmp_path: Path, change: tuple[str, str], field: str
+) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(GOOD.replace(*change))
+    proc = subprocess.run(
+        [sys.executable, "-m", "trilink.cli.main", "run", str(bad), "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"COLUMNS": "400", "PATH": "/usr/bin:/bin"},
+    )
+    assert proc.returncode == 2
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert field in lines[0] and "Traceback" not in proc.stderr
