@@ -302,5 +302,28 @@ def run(
         console.print(f"wrote {name}: {path}")
 
 
+def entry() -> None:
+    """Console entry point: any unexpected error is one line, not a traceback
+    (set ``TRILINK_DEBUG=1`` to see the traceback)."""
+    import os
+
+    try:
+        app()
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        raise SystemExit(130) from None
+    except Exception as exc:
+        if os.environ.get("TRILINK_DEBUG"):
+            raise
+        err_console.print(
+            f"[bold red]error:[/] {type(exc).__name__}: {exc} (TRILINK_DEBUG=1 shows the traceback)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise SystemExit(1) from None
+
+
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    entry()

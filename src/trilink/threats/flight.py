@@ -411,9 +411,7 @@ def fly_batch(
         raise ValueError("fly_batch: launches with debris need an rng (numpy Generator)")
     seg_lists = [_powered_segments(la) for la in launches]
     steering = [_steering_row(la) for la in launches]
-    model = _model_from_rows(
-        [[_seg_dict(s) for s in segs] for segs in seg_lists], steering
-    )
+    model = _model_from_rows([[_seg_dict(s) for s in segs] for segs in seg_lists], steering)
     y0 = np.zeros((len(launches), 6))
     for i, la in enumerate(launches):
         y0[i, :3] = geodetic_to_ecef(la.lat_rad, la.lon_rad, la.alt_m)
@@ -620,20 +618,14 @@ def _ballistic_model(births: list[_Birth], steering: list[dict[str, NDArray]]) -
     return _model_from_rows(rows, steering)
 
 
-def _object_length(la: Launch, b: _Birth) -> float:
+def _object_size_m(la: Launch, b: _Birth) -> tuple[float, float]:
+    """(length, diameter) of an object, m (NaN for debris fragments)."""
     if b.kind is ObjectKind.STAGE and b.stage_index is not None:
-        return la.missile.stages[b.stage_index].length_m
+        stage = la.missile.stages[b.stage_index]
+        return stage.length_m, stage.diameter_m
     if b.kind is ObjectKind.WARHEAD:
-        return la.missile.rv.length_m
-    return math.nan
-
-
-def _object_diameter(la: Launch, b: _Birth) -> float:
-    if b.kind is ObjectKind.STAGE and b.stage_index is not None:
-        return la.missile.stages[b.stage_index].diameter_m
-    if b.kind is ObjectKind.WARHEAD:
-        return la.missile.rv.base_diameter_m
-    return math.nan
+        return la.missile.rv.length_m, la.missile.rv.base_diameter_m
+    return math.nan, math.nan
 
 
 def _assemble(
@@ -679,8 +671,8 @@ def _assemble(
                 ballistic_coefficient_kgpm2=b.mass_kg / b.drag_area_m2,
                 stack_until_s=b.t_s if b.kind is ObjectKind.WARHEAD else math.nan,
                 burn_intervals_s=burns if b.kind is ObjectKind.WARHEAD else (),
-                length_m=_object_length(la, b),
-                diameter_m=_object_diameter(la, b),
+                length_m=_object_size_m(la, b)[0],
+                diameter_m=_object_size_m(la, b)[1],
                 t_s=t_b,
                 y=y_b,
                 dy=dy_b,
