@@ -318,7 +318,8 @@ def entry() -> None:
         if os.environ.get("TRILINK_DEBUG"):
             raise
         err_console.print(
-            f"[bold red]error:[/] {type(exc).__name__}: {exc} (TRILINK_DEBUG=1 shows the traceback)",
+            f"[bold red]error:[/] {type(exc).__name__}: {exc} "
+            "(TRILINK_DEBUG=1 shows the traceback)",
             highlight=False,
             soft_wrap=True,
         )
