@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from trilink.scenario.build import builtin_names, get_scenario, scenario_launches
 from trilink.scenario.schema import ScenarioError, parse_scenario
@@ -120,3 +122,44 @@ def test_cli_prints_one_line_without_traceback(
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1, proc.stderr
     assert field in lines[0] and "Traceback" not in proc.stderr
+
+
+# Property: whatever value lands in any field, parsing either succeeds or raises a
+# ScenarioError naming a field, never another exception.
+
+_FIELDS = [
+    "duration_s",
+    "seed",
+    "azimuth_deg",
+    "pitch_first_deg",
+    "missile",
+    "site",
+    "id",
+    "epoch_utc",
+]
+_VALUES = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True).map(
+        lambda x: (
+            "nan"
+            if x != x
+            else ("inf" if x == float("inf") else ("-inf" if x == float("-inf") else repr(x)))
+        )
+    ),
+    st.integers(min_value=-(2**70), max_value=2**70).map(str),
+    st.text(max_size=12).map(lambda s: '"' + s.replace("\\", "").replace('"', "") + '"'),
+    st.sampled_from(["true", "[]", "{}", "1979-05-27T07:32:00Z", '"hwasong-18"']),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(field=st.sampled_from(_FIELDS), value=_VALUES)
+def test_any_value_in_any_field_gives_a_scenario_error_or_parses(field: str, value: str) -> None:
+    lines = []
+    for line in GOOD.splitlines():
+        if line.split("=")[0].strip() == field:
+            line = f"{field} = {value}"
+        lines.append(line)
+    try:
+        parse_scenario("\n".join(lines), "prop.toml")
+    except ScenarioError as exc:
+        assert "\n" not in str(exc) and str(exc).startswith("prop.toml: ")

@@ -54,8 +54,8 @@ class SteeringSpec(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_o
 
     pitch_first_deg: Annotated[float, Meta(gt=0.0, le=90.0)]
     pitch_upper_deg: Annotated[float, Meta(gt=-90.0, le=90.0)] | None = None
-    yaw_start_s: Annotated[float, Meta(ge=0.0)] = 0.0
-    yaw_end_s: Annotated[float, Meta(ge=0.0)] = 0.0
+    yaw_start_s: Annotated[float, Meta(ge=0.0, le=86_400.0)] = 0.0
+    yaw_end_s: Annotated[float, Meta(ge=0.0, le=86_400.0)] = 0.0
     yaw_delta_deg: Annotated[float, Meta(ge=-180.0, le=180.0)] = 0.0
     burn_fraction_last: Annotated[float, Meta(gt=0.0, le=1.0)] = 1.0
 
@@ -70,7 +70,7 @@ class ThreatSpec(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_onl
     lat_deg: Annotated[float, Meta(ge=-90.0, le=90.0)] | None = None
     lon_deg: Annotated[float, Meta(ge=-180.0, le=360.0)] | None = None
     alt_m: Annotated[float, Meta(ge=-500.0, le=9_000.0)] = 0.0
-    launch_time_s: Annotated[float, Meta(ge=0.0)] = 0.0
+    launch_time_s: Annotated[float, Meta(ge=0.0, le=86_400.0)] = 0.0
     trajectory: Literal["minimum-energy", "lofted", "depressed"] | None = None
     apogee_km: Annotated[float, Meta(gt=0.0, le=50_000.0)] | None = None
     range_km: Annotated[float, Meta(gt=0.0, le=20_100.0)] | None = None
