@@ -36,3 +36,25 @@ def write_csv(path: str | Path, columns: Mapping[str, NDArray], order: tuple[str
         w.writerow(order)
         w.writerows(zip(*cols, strict=True))
     return p
+
+
+def write_table(
+    path: str | Path, columns: Mapping[str, NDArray], order: tuple[str, ...]
+) -> Path:
+    """Write a contract table as CSV or Parquet, chosen by the file extension."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix == ".csv":
+        return write_csv(p, columns, order)
+    if suffix == ".parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        p.parent.mkdir(parents=True, exist_ok=True)
+        arrays = {}
+        for c in order:
+            a = np.asarray(columns[c])
+            arrays[c] = pa.array(a.astype(str) if a.dtype == object else a)
+        pq.write_table(pa.table(arrays), p)
+        return p
+    raise ValueError(f"{p}: unknown table format {suffix!r} (use .csv or .parquet)")
