@@ -125,3 +125,42 @@ def test_run_default_writes_truth(tmp_path: Path) -> None:
     assert kinds == {"warhead", "stage", "debris"}
     times = np.array([float(r["time_s"]) for r in rows])
     assert np.all(np.diff(times) >= 0), "time-ordered"
+
+
+def test_detect_writes_parquet_contract_tables(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    p = _trilink("detect", "--format", "parquet", "--out", str(tmp_path))
+    assert p.returncode == 0, p.stderr
+    assert "Japan sees it" in p.stdout
+    expect = {
+        "sensors": [
+            "sensor_id",
+            "nation",
+            "lat_deg",
+            "lon_deg",
+            "alt_m",
+            "sigma_range_m",
+            "sigma_az_rad",
+            "sigma_el_rad",
+        ],
+        "detections": ["time_s", "sensor_id", "range_m", "az_rad", "el_rad"],
+        "truth": [
+            "time_s",
+            "object_id",
+            "x_ecef_m",
+            "y_ecef_m",
+            "z_ecef_m",
+            "vx_ecef_mps",
+            "vy_ecef_mps",
+            "vz_ecef_mps",
+            "kind",
+        ],
+    }
+    for name, cols in expect.items():
+        table = pq.read_table(tmp_path / f"{name}.parquet")
+        assert table.column_names[: len(cols)] == cols, name
+        assert table.num_rows > 0
+    det = pq.read_table(tmp_path / "detections.parquet").to_pydict()
+    sens = set(pq.read_table(tmp_path / "sensors.parquet").to_pydict()["sensor_id"])
+    assert set(det["sensor_id"]) <= sens, "every detection's sensor is in the sensors table"

@@ -57,7 +57,7 @@ def test_good_file_parses_and_builds() -> None:
             "threats[0].steering.pitch_first_deg",
             "<= 90",
         ),
-        (("seed = 1", 'seed = 1\ncolour = "red"'), "scenario", "unknown field `colour`"),
+        (("seed = 1", 'seed = 1\ncolour = "red"'), "scenario.colour", "unknown field"),
         (("2023-04-12T22:22:00Z", "2023-04-12T22:22:00"), "scenario.epoch_utc", "UTC offset"),
         (('id = "T1"', 'id = ""'), "threats[0].id", "length"),
         (
@@ -163,3 +163,40 @@ def test_any_value_in_any_field_gives_a_scenario_error_or_parses(field: str, val
         parse_scenario("\n".join(lines), "prop.toml")
     except ScenarioError as exc:
         assert "\n" not in str(exc) and str(exc).startswith("prop.toml: ")
+
+
+@pytest.mark.parametrize(
+    ("sensor", "field", "words"),
+    [
+        ('name = "fps9-atlantis"', "sensors[0].name", "fps5-sado"),
+        (
+            'name = "tpy2-shariki"\ninstrumented_range_km = -5.0',
+            "sensors[0].instrumented_range_km",
+            "positive",
+        ),
+        (
+            'name = "tpy2-shariki"\nmin_elevation_deg = 30.0\nmax_elevation_deg = 10.0',
+            "sensors[0].",
+            "elevation",
+        ),
+        ('name = "tpy2-shariki"\ncolour = "red"', "sensors[0].colour", "unknown field"),
+    ],
+)
+def test_bad_sensor_in_scenario_names_the_field(sensor: str, field: str, words: str) -> None:
+    text = GOOD + "\n[[sensors]]\n" + sensor + "\n"
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(text, "bad.toml")
+    msg = str(info.value)
+    assert "\n" not in msg and msg.startswith("bad.toml: " + field), msg
+    assert words in msg, msg
+
+
+def test_scenario_sensors_default_to_the_catalogue_and_can_be_listed() -> None:
+    from trilink.scenario.build import Scenario
+    from trilink.sensors import all_sensors
+
+    sc = Scenario(spec=parse_scenario(GOOD, "g.toml"), source="g.toml")
+    assert len(sc.sensors()) == len(all_sensors()) >= 12
+    text = GOOD + '\n[[sensors]]\nname = "tpy2-shariki"\n[[sensors]]\nname = "fps5-sado"\n'
+    sc2 = Scenario(spec=parse_scenario(text, "g.toml"), source="g.toml")
+    assert [s.sensor_id for s in sc2.sensors()] == ["tpy2-shariki", "fps5-sado"]

@@ -266,22 +266,25 @@ def missiles() -> None:
     console.print(t)
 
 
-@app.command()
-def run(
-    scenario: Annotated[
-        str | None, typer.Argument(help="Built-in scenario name or TOML file (default: seed).")
-    ] = None,
-    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out/run"),
+def _run_and_report(
+    scenario: str | None, out: Path, table_format: str, detect: bool = True
 ) -> None:
-    """Run a scenario end to end and write its outputs to --out."""
     from trilink.scenario.build import get_scenario
     from trilink.scenario.schema import ScenarioError
     from trilink.sim.run import run_scenario
 
+    if table_format not in ("csv", "parquet"):
+        _fail(f"--format: {table_format!r} is not csv or parquet")
     try:
         sc = get_scenario(scenario)
         with console.status("running…", spinner="dots") as status:
-            result = run_scenario(sc, out, progress=lambda m: status.update(m + "…"))
+            result = run_scenario(
+                sc,
+                out,
+                detect=detect,
+                table_format=table_format,  # type: ignore[arg-type]
+                progress=lambda m: status.update(m + "…"),
+            )
     except ScenarioError as exc:
         _fail(str(exc))
     console.print(f"[bold]{sc.name}[/] — {sc.spec.scenario.description}")
@@ -298,8 +301,67 @@ def run(
                 f"({s['impact_lat_deg']:.2f}°, {s['impact_lon_deg']:.2f}°) at "
                 f"{s['impact_time_s']:.0f} s"
             )
+    if result.detections is not None:
+        _print_first_detections(result)
     for name, path in result.outputs.items():
         console.print(f"wrote {name}: {path}")
+
+
+def _print_first_detections(result: object) -> None:
+    from trilink.sim.run import RunResult
+
+    assert isinstance(result, RunResult)
+    fd = result.first_detections("nation")
+    t = Table(title="first detection per nation and object (s after the epoch; altitude km)")
+    for c in ("nation", "object", "time, s", "altitude, km", "sensor"):
+        t.add_column(c, justify="right" if c in ("time, s", "altitude, km") else "left")
+    for k, o, tt, a, sid in zip(
+        fd["key"], fd["object_id"], fd["time_s"], fd["alt_m"], fd["sensor_id"], strict=True
+    ):
+        if str(o).split("-")[-1].startswith("debris"):
+            continue  # one line per debris fragment would drown the table
+        t.add_row(str(k), str(o), f"{tt:.1f}", f"{a / 1e3:.1f}", str(sid))
+    console.print(t)
+    first = result.first_detection_by_nation()
+    if "KR" in first and "JP" in first:
+        gap = first["JP"][0] - first["KR"][0]
+        console.print(
+            f"first Korean detection {first['KR'][0]:.1f} s ({first['KR'][2]}), first Japanese "
+            f"{first['JP'][0]:.1f} s ({first['JP'][2]}): [bold]Japan sees it {gap:.1f} s later[/]"
+        )
+    console.print(
+        f"{len(result.detections)} detections "  # type: ignore[arg-type]
+        f"({int(result.detections.is_false_alarm.sum())} false alarms) "  # type: ignore[union-attr]
+        f"from {len(result.sensors)} sensors"
+    )
+
+
+@app.command()
+def run(
+    scenario: Annotated[
+        str | None, typer.Argument(help="Built-in scenario name or TOML file (default: seed).")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out/run"),
+    table_format: Annotated[
+        str, typer.Option("--format", help="Table format: csv or parquet.")
+    ] = "csv",
+) -> None:
+    """Run a scenario end to end and write its outputs to --out."""
+    _run_and_report(scenario, out, table_format)
+
+
+@app.command()
+def detect(
+    scenario: Annotated[
+        str | None, typer.Argument(help="Built-in scenario name or TOML file (default: seed).")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out/detect"),
+    table_format: Annotated[
+        str, typer.Option("--format", help="Table format: csv or parquet.")
+    ] = "csv",
+) -> None:
+    """Fly a scenario and write sensors, detections and truth tables to --out."""
+    _run_and_report(scenario, out, table_format)
 
 
 def entry() -> None:

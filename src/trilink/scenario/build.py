@@ -14,6 +14,9 @@ from trilink.scenario.schema import (
     load_scenario,
     parse_scenario,
 )
+from trilink.sensors.catalogue import all_sensors
+from trilink.sensors.radar import Radar
+from trilink.sensors.spec import build_sensors
 from trilink.threats.catalogue import get_missile
 from trilink.threats.flight import Launch, Steering
 from trilink.threats.loft import (
@@ -40,6 +43,12 @@ class Scenario:
     @property
     def name(self) -> str:
         return self.spec.scenario.name
+
+    def sensors(self) -> tuple[Radar, ...]:
+        """The scenario's radars (the whole catalogue when it lists none)."""
+        if self.spec.sensors is None:
+            return all_sensors()
+        return build_sensors(self.spec.sensors, "sensors")
 
 
 def builtin_names() -> list[str]:

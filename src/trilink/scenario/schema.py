@@ -21,6 +21,9 @@ A scenario is a TOML file::
     [threats.steering]                    # optional: explicit guidance instead
     pitch_first_deg = 60.0
 
+    [[sensors]]                           # optional; absent: the whole catalogue
+    name = "tpy2-shariki"                 # catalogue key, or a custom radar
+
 Every error is one line naming the file, the field and the problem (see
 :class:`ScenarioError`).
 """
@@ -35,6 +38,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
+from trilink.sensors.spec import SensorSpec, build_sensors
 from trilink.threats.catalogue import MISSILES
 from trilink.threats.sites import SITES
 
@@ -98,6 +102,9 @@ class ScenarioFile(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_o
 
     scenario: ScenarioHeader
     threats: Annotated[list[ThreatSpec], Meta(min_length=1)]
+    sensors: list[SensorSpec] | None = None
+    """Sensors (catalogue names or custom radars; see :mod:`trilink.sensors.spec`).
+    Absent: the whole sensor catalogue."""
     reported: dict[str, dict[str, float]] = {}
     """Published figures the scenario reproduces (free-form, for tests and reports)."""
 
@@ -111,6 +118,10 @@ def _field_from_msgspec(msg: str) -> tuple[str, str]:
     path = (m.group("path") or "").lstrip(".") or "(file)"
     problem = m.group("msg")
     problem = problem.replace("Object missing required field", "missing required field")
+    unknown = re.search(r"unknown field `([^`]*)`", problem)
+    if unknown:
+        path = unknown.group(1) if path == "(file)" else f"{path}.{unknown.group(1)}"
+        problem = "unknown field"
     return path, problem
 
 
@@ -143,6 +154,12 @@ def load_scenario(path: str | Path) -> ScenarioFile:
 
 def _check(spec: ScenarioFile, source: str) -> None:
     """Cross-field checks msgspec cannot express."""
+    if spec.sensors is not None:
+        try:
+            build_sensors(spec.sensors, "sensors")
+        except ValueError as exc:
+            field, _, problem = str(exc).partition(": ")
+            raise ScenarioError(source, field, problem) from None
     if spec.scenario.epoch_utc.tzinfo is None:
         raise ScenarioError(
             source, "scenario.epoch_utc", "needs a UTC offset (e.g. 2023-04-12T22:22:00Z)"
