@@ -233,7 +233,13 @@ def _entries() -> dict[str, SensorEntry]:
 
     # --- Japan: J/FPS-3 upgraded (DefenseNews 2017 sites; positions approximate) -------
     for key, site, lat, lon, alt in (
-        ("fps3-kamo", "ASDF Kamo Sub-Base, Oga Peninsula, Akita (approximate)", 39.95, 139.72, 200.0),
+        (
+            "fps3-kamo",
+            "ASDF Kamo Sub-Base, Oga Peninsula, Akita (approximate)",
+            39.95,
+            139.72,
+            200.0,
+        ),
         ("fps3-unishima", "ASDF Unishima Sub-Base, Tsushima (approximate)", 34.66, 129.46, 250.0),
         ("fps3-fukue", "ASDF Fukuejima Sub-Base, Goto Islands (approximate)", 32.70, 128.70, 300.0),
     ):
@@ -339,9 +345,7 @@ def get_sensor(key: str) -> Radar:
     try:
         return SENSORS[key].radar
     except KeyError:
-        raise ValueError(
-            f"unknown catalogue sensor {key!r}; known: {', '.join(SENSORS)}"
-        ) from None
+        raise ValueError(f"unknown catalogue sensor {key!r}; known: {', '.join(SENSORS)}") from None
 
 
 def all_sensors() -> tuple[Radar, ...]:

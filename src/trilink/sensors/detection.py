@@ -195,9 +195,7 @@ class DetectionBatch:
     @property
     def n_objects(self) -> NDArray[np.int64]:
         """Number of truth objects in each detection (0 for a false alarm; > 1: merged)."""
-        return np.array(
-            [0 if not s else s.count(";") + 1 for s in self.object_ids], dtype=np.int64
-        )
+        return np.array([0 if not s else s.count(";") + 1 for s in self.object_ids], dtype=np.int64)
 
     def columns(self) -> dict[str, NDArray]:
         """The detections-table columns, in :data:`DETECTION_COLUMNS` order."""
@@ -225,8 +223,9 @@ def sensors_table(radars: Sequence[Radar]) -> dict[str, NDArray]:
     return {
         "sensor_id": np.array([r.sensor_id for r in radars], dtype=np.str_),
         "nation": np.array([r.nation for r in radars], dtype=np.str_),
-        "lat_deg": np.array([math.degrees(r.lat_rad) for r in radars], dtype=float),
-        "lon_deg": np.array([math.degrees(r.lon_rad) for r in radars], dtype=float),
+        # rounded to 1e-9° (0.1 mm) so that 38.07 is written as 38.07, not 38.069999999999997
+        "lat_deg": np.array([round(math.degrees(r.lat_rad), 9) for r in radars], dtype=float),
+        "lon_deg": np.array([round(math.degrees(r.lon_rad), 9) for r in radars], dtype=float),
         "alt_m": np.array([r.alt_m for r in radars], dtype=float),
         "sigma_range_m": sig[:, 0],
         "sigma_az_rad": sig[:, 1],

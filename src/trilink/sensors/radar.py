@@ -253,7 +253,7 @@ class Radar:
     notes: str = field(default="", compare=False)
     """Where the values come from (free text; the catalogue fills it in)."""
 
-    def __post_init__(self) -> None:  # noqa: C901 - a flat list of independent checks
+    def __post_init__(self) -> None:
         name = f"Radar({self.sensor_id!r})"
 
         def bad(field_name: str, problem: str, value: object) -> ValueError:
@@ -271,7 +271,9 @@ class Radar:
             raise bad("alt_m", "must be finite", self.alt_m)
         if isinstance(self.faces, tuple):
             if not self.faces or not all(isinstance(f, Face) for f in self.faces):
-                raise bad("faces", "must be a non-empty tuple of Face or a RotatingFace", self.faces)
+                raise bad(
+                    "faces", "must be a non-empty tuple of Face or a RotatingFace", self.faces
+                )
         elif not isinstance(self.faces, RotatingFace):
             raise bad("faces", "must be a non-empty tuple of Face or a RotatingFace", self.faces)
         for f in ("instrumented_range_m", "revisit_s", "rcs_ref_m2", "range_ref_m"):
@@ -367,9 +369,7 @@ class Radar:
         if self.range_rate_resolution_mps is None:
             srr = np.full_like(sr, np.nan)
         else:
-            srr = np.maximum(
-                self.range_rate_resolution_mps * inv, self.sigma_range_rate_floor_mps
-            )
+            srr = np.maximum(self.range_rate_resolution_mps * inv, self.sigma_range_rate_floor_mps)
         return sr, saz, sel, srr
 
     @property
@@ -423,7 +423,7 @@ class Radar:
         NaN points are never in coverage.
         """
         r = np.asarray(r_ecef_m, dtype=float).reshape(-1, 3)
-        az, el, rng, u_enu = self.aer(r) if geometry is None else geometry
+        _az, el, rng, u_enu = self.aer(r) if geometry is None else geometry
         with np.errstate(invalid="ignore"):
             ok = (rng > 0.0) & (rng <= self.instrumented_range_m)
             ok &= (el >= self.min_elevation_rad) & (el <= self.max_elevation_rad)
@@ -436,6 +436,10 @@ class Radar:
             los = np.asarray(line_of_sight(self.site_ecef_m, r[rows], k_factor=self.k_factor))
             mask[rows[los]] = True
         return mask
+
+    def covers(self, r_ecef_m: F64) -> NDArray[np.bool_]:
+        """Geometric coverage of ECEF points (N, 3): :meth:`in_coverage` (no SNR)."""
+        return self.in_coverage(r_ecef_m)
 
     # -- scans and false alarms ---------------------------------------------------------
     def scan_times(self, t_start_s: float, t_end_s: float, offset_s: float | None = None) -> F64:

@@ -27,7 +27,10 @@ over all (object, scan) pairs:
    power this scan) of range, azimuth, elevation and range rate, attributed to
    every contributing object. As the objects drift apart they resolve.
 5. **Measurement noise**, unbiased Gaussian with the σ of
-   :meth:`~trilink.sensors.radar.Radar.sigmas` at the measured SNR.
+   :meth:`~trilink.sensors.radar.Radar.sigmas` at the measured SNR. For a
+   merged detection these σ describe the noise about the centroid, not the
+   distance to any one of its objects (that offset is the resolution error a
+   tracker must live with).
 6. **False alarms**: Poisson, mean (searched cells × Pfa) per scan, uniform
    over the searched volume (range, and the faces' angles within the
    elevation limits), received power ``T + Exp(1)`` (noise above the threshold),
@@ -341,12 +344,15 @@ def _targets(
         return None
     weight = np.bincount(labels, power, n_cells)
 
-    def centroid(x: F64) -> F64:
-        return (np.bincount(labels, power * x, n_cells) / weight)[hit]
+    def centroid(x: F64, wrap: bool = False) -> F64:
+        # about the cell's first row, so that a lone object's value is returned exactly
+        ref = x[first]
+        dx = x - ref[labels]
+        if wrap:
+            dx = _wrap_pi(dx)
+        return ref[hit] + (np.bincount(labels, power * dx, n_cells) / weight)[hit]
 
-    az_ref = az[first]
-    daz = _wrap_pi(az - az_ref[labels])
-    true_az = np.mod(az_ref[hit] + centroid(daz), _TWO_PI)
+    true_az = np.mod(centroid(az, wrap=True), _TWO_PI)
     true_r, true_el, true_rr, det_t = centroid(rng_m), centroid(el), centroid(rr), centroid(t)
     thr = np.bincount(labels, thrusting.astype(float), n_cells)[hit] > 0.0
 
@@ -492,9 +498,7 @@ def simulate_object_detections(
     objs = _prepare_objects(objects, rng, rcs_model)
     parts: list[tuple[str, _Rows]] = []
     for radar in sensors:
-        offset = (
-            float(rng.uniform(0.0, radar.revisit_s)) if random_phase else radar.scan_offset_s
-        )
+        offset = float(rng.uniform(0.0, radar.revisit_s)) if random_phase else radar.scan_offset_s
         scan_t = radar.scan_times(t_start_s, t_end_s, offset)
         clock.lap("assemble")
         if scan_t.size == 0:

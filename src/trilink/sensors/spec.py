@@ -127,9 +127,7 @@ class SensorSpec(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_onl
     sigma_range_rate_floor_mps: float | None = None
 
 
-_SCALARS = tuple(
-    f for f in SensorSpec.__struct_fields__ if f not in ("name", "faces", "rotating")
-)
+_SCALARS = tuple(f for f in SensorSpec.__struct_fields__ if f not in ("name", "faces", "rotating"))
 
 
 def _fmt(v: object) -> str:
@@ -251,7 +249,7 @@ def build_sensor(spec: SensorSpec, where: str) -> Radar:
     return _build(fields, c)
 
 
-def _build(f: dict[str, Any], c: _Checker) -> Radar:  # noqa: C901 - flat checks
+def _build(f: dict[str, Any], c: _Checker) -> Radar:
     sid = f["sensor_id"]
     if not isinstance(sid, str) or not _ID_PATTERN.match(sid):
         c.fail("sensor_id", "must be 1-48 characters from A-Z a-z 0-9 _ . -", sid)
