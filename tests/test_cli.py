@@ -164,3 +164,43 @@ def test_detect_writes_parquet_contract_tables(tmp_path: Path) -> None:
     det = pq.read_table(tmp_path / "detections.parquet").to_pydict()
     sens = set(pq.read_table(tmp_path / "sensors.parquet").to_pydict()["sensor_id"])
     assert set(det["sensor_id"]) <= sens, "every detection's sensor is in the sensors table"
+
+
+def test_run_reports_space_ir_launch_notice(tmp_path: Path) -> None:
+    """The US notice names a launch point; the truth must sit inside its stated 95 % radius."""
+    p = _trilink("run", "--out", str(tmp_path))
+    assert p.returncode == 0, p.stderr
+    line = " ".join(p.stdout.split())
+    assert "US space-IR launch notice for T1" in line
+    import re
+
+    m = re.search(r"± ([\d.]+) km \(95 %\).*truth is ([\d.]+) km", line)
+    assert m, line
+    radius_km, error_km = float(m.group(1)), float(m.group(2))
+    assert 0.0 < error_km <= radius_km
+
+
+def test_coverage_writes_png_and_ranges(tmp_path: Path) -> None:
+    png = tmp_path / "cov.png"
+    p = _trilink("coverage", "greenpine-b-chungbuk", "--altitude-km", "100", "--png", str(png))
+    assert p.returncode == 0, p.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    m = [ln for ln in p.stdout.splitlines() if ln.startswith("greenpine-b-chungbuk")]
+    ground_km = float(m[0].split("out to ")[1].split()[0])
+    # Independent bound: a 100 km target is over the 4/3-Earth radar horizon of a
+    # ground site at sqrt(2 k R h) ≈ 1,306 km; the instrumented range cuts it shorter.
+    assert 300.0 < ground_km < 1306.0
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("coverage", "no-such-radar"), "SENSORS"),
+        (("coverage", "fps5-sado", "--altitude-km", "-50"), "--altitude-km"),
+    ],
+)
+def test_coverage_bad_arguments_one_line(args: tuple[str, ...], words: str) -> None:
+    p = _trilink(*args)
+    assert p.returncode != 0
+    err = p.stderr.strip()
+    assert "\n" not in err and words in err, err

@@ -38,9 +38,7 @@ def write_csv(path: str | Path, columns: Mapping[str, NDArray], order: tuple[str
     return p
 
 
-def write_table(
-    path: str | Path, columns: Mapping[str, NDArray], order: tuple[str, ...]
-) -> Path:
+def write_table(path: str | Path, columns: Mapping[str, NDArray], order: tuple[str, ...]) -> Path:
     """Write a contract table as CSV or Parquet, chosen by the file extension."""
     p = Path(path)
     suffix = p.suffix.lower()

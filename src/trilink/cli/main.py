@@ -303,6 +303,15 @@ def _run_and_report(
             )
     if result.detections is not None:
         _print_first_detections(result)
+    for n in result.launch_notices:
+        e = n.estimate
+        console.print(
+            f"US space-IR launch notice for {n.threat_id} at {n.issued_s:.1f} s: launch point "
+            f"({math.degrees(e.lat_rad):.3f}°, {math.degrees(e.lon_rad):.3f}°) ± "
+            f"{1.96 * max(e.sigma_north_m, e.sigma_east_m) / 1e3:.1f} km (95 %), launch time "
+            f"{e.time_s:.1f} ± {1.96 * e.sigma_time_s:.1f} s; truth is {n.error_km:.2f} km and "
+            f"{-n.time_error_s:+.1f} s away"
+        )
     for name, path in result.outputs.items():
         console.print(f"wrote {name}: {path}")
 
@@ -362,6 +371,59 @@ def detect(
 ) -> None:
     """Fly a scenario and write sensors, detections and truth tables to --out."""
     _run_and_report(scenario, out, table_format)
+
+
+@app.command()
+def coverage(
+    sensors: Annotated[
+        list[str], typer.Argument(help="Catalogue sensor names (see `trilink sensors`).")
+    ],
+    altitude_km: Annotated[
+        float, typer.Option("--altitude-km", help="Target altitude above the ellipsoid, km.")
+    ] = 100.0,
+    png: Annotated[Path, typer.Option(help="PNG file to write.")] = Path("coverage.png"),
+) -> None:
+    """Map the ground footprint of sensors' coverage for targets at one altitude."""
+    from trilink.sensors import get_sensor
+    from trilink.sensors.coverage import coverage_footprint, plot_coverage
+
+    if not (math.isfinite(altitude_km) and -1.0 <= altitude_km <= 40_000.0):
+        _fail(f"--altitude-km: {altitude_km!r} is outside [-1, 40000] km")
+    chosen = []
+    for name in sensors:
+        try:
+            chosen.append(get_sensor(name))
+        except ValueError as exc:
+            _fail(f"SENSORS: {exc}")
+    with console.status("computing footprints…", spinner="dots"):
+        fps = [coverage_footprint(s, altitude_km * 1e3) for s in chosen]
+        path = plot_coverage(chosen, altitude_km * 1e3, png, footprints=fps)
+    for s, fp in zip(chosen, fps, strict=True):
+        console.print(
+            f"{s.sensor_id}: targets at {altitude_km:g} km seen out to "
+            f"{fp.max_range_m / 1e3:.0f} km ground range"
+        )
+    console.print(f"wrote {path}")
+
+
+@app.command("sensors")
+def sensors_cmd() -> None:
+    """List the sensor catalogue (public sites and figures; assumptions marked)."""
+    from trilink.sensors import SENSORS
+
+    t = Table(title="sensor catalogue")
+    for c in ("name", "nation", "lat °", "lon °", "site"):
+        t.add_column(c)
+    for key, entry in SENSORS.items():
+        r = entry.radar
+        t.add_row(
+            key,
+            r.nation,
+            f"{math.degrees(r.lat_rad):.3f}",
+            f"{math.degrees(r.lon_rad):.3f}",
+            entry.site,
+        )
+    console.print(t)
 
 
 def entry() -> None:

@@ -19,6 +19,13 @@ from trilink.sensors.detection import (
 )
 from trilink.sensors.radar import Radar
 from trilink.sensors.simulate import first_detections, simulate_detections
+from trilink.sensors.space_ir import (
+    DEFAULT_SPACE_IR,
+    LaunchEstimate,
+    LosDetections,
+    estimate_launch,
+    simulate_ir_detections,
+)
 from trilink.tables import write_table
 from trilink.threats.flight import Flight, fly_batch
 from trilink.threats.truth import TRUTH_COLUMNS, truth_table
@@ -33,6 +40,8 @@ class RunResult:
     sensors: tuple[Radar, ...] = ()
     detections: DetectionBatch | None = None
     outputs: dict[str, Path] = field(default_factory=dict)
+    ir_detections: LosDetections | None = None
+    launch_notices: tuple[LaunchNotice, ...] = ()
 
     def first_detections(self, by: Literal["sensor", "nation"] = "nation") -> dict[str, NDArray]:
         """First detection per nation (or sensor) and truth object."""
@@ -52,6 +61,57 @@ class RunResult:
         return out
 
 
+@dataclass(frozen=True, kw_only=True)
+class LaunchNotice:
+    """The US space-IR launch notice for one threat: estimated launch point and time.
+
+    ``issued_s`` is the time the fit had its data (the end of the fitted window);
+    ``error_km`` the distance to the true launch point in the local tangent plane.
+    """
+
+    threat_id: str
+    issued_s: float
+    estimate: LaunchEstimate
+    error_km: float
+    time_error_s: float
+
+
+IR_NOTICE_WINDOW_S = 20.0
+"""Seconds of space-IR data fitted before the launch notice goes out."""
+
+
+def _launch_notices(flights: tuple[Flight, ...], ir: LosDetections) -> tuple[LaunchNotice, ...]:
+    """One launch notice per threat whose boost the space IR saw (≥ 5 looks in the window).
+
+    Detections are grouped by threat from the truth labels: this stands for the
+    ground processing that clusters looks into launch events (not modelled).
+    """
+    notices = []
+    owner = {o.object_id: i for i, f in enumerate(flights) for o in f.objects}
+    ids = np.array([owner.get(o, -1) for o in ir.object_ids], dtype=int)
+    for i, f in enumerate(flights):
+        la = f.launch
+        rows = np.flatnonzero(ids == i)
+        if rows.size < 5:
+            continue
+        try:
+            est = estimate_launch(ir.select(rows), window_s=IR_NOTICE_WINDOW_S)
+        except ValueError:
+            continue
+        dn, de = est.error_m(la.lat_rad, la.lon_rad)
+        t_first = float(ir.time_s[rows[0]])
+        notices.append(
+            LaunchNotice(
+                threat_id=la.threat_id,
+                issued_s=t_first + IR_NOTICE_WINDOW_S,
+                estimate=est,
+                error_km=float(np.hypot(dn, de)) / 1e3,
+                time_error_s=est.time_s - la.t_launch_s,
+            )
+        )
+    return tuple(notices)
+
+
 def run_scenario(
     scenario: Scenario,
     out_dir: str | Path | None = None,
@@ -69,19 +129,26 @@ def run_scenario(
     say = progress or (lambda _msg: None)
     say("solving launch steering")
     launches = scenario_launches(scenario)
-    debris_rng, sensor_rng = (
+    # Streams 0 and 1 existed before the space IR; the third is appended so that
+    # existing draws (debris, radar) are unchanged by its addition.
+    debris_rng, sensor_rng, ir_rng = (
         np.random.default_rng(s)
-        for s in np.random.SeedSequence(scenario.spec.scenario.seed).spawn(2)
+        for s in np.random.SeedSequence(scenario.spec.scenario.seed).spawn(3)
     )
     say(f"flying {len(launches)} launch(es) with all objects")
     flights = fly_batch(launches, rng=debris_rng, record=True, objects=True)
     sensors: tuple[Radar, ...] = ()
     detections = None
+    ir_detections = None
+    notices: tuple[LaunchNotice, ...] = ()
     duration = scenario.spec.scenario.duration_s
     if detect:
         sensors = scenario.sensors()
         say(f"simulating {len(sensors)} sensors")
         detections = simulate_detections(sensors, flights, 0.0, duration, sensor_rng)
+        say("space IR launch detection")
+        ir_detections = simulate_ir_detections(DEFAULT_SPACE_IR, flights, ir_rng)
+        notices = _launch_notices(flights, ir_detections)
     outputs: dict[str, Path] = {}
     if out_dir is not None:
         out = Path(out_dir)
@@ -103,4 +170,6 @@ def run_scenario(
         sensors=sensors,
         detections=detections,
         outputs=outputs,
+        ir_detections=ir_detections,
+        launch_notices=notices,
     )
