@@ -267,7 +267,7 @@ def missiles() -> None:
 
 
 def _run_and_report(
-    scenario: str | None, out: Path, table_format: str, detect: bool = True
+    scenario: str | None, out: Path, table_format: str, detect: bool = True, track: bool = False
 ) -> None:
     from trilink.scenario.build import get_scenario
     from trilink.scenario.schema import ScenarioError
@@ -282,6 +282,7 @@ def _run_and_report(
                 sc,
                 out,
                 detect=detect,
+                track=track,
                 table_format=table_format,  # type: ignore[arg-type]
                 progress=lambda m: status.update(m + "…"),
             )
@@ -312,8 +313,62 @@ def _run_and_report(
             f"{e.time_s:.1f} ± {1.96 * e.sigma_time_s:.1f} s; truth is {n.error_km:.2f} km and "
             f"{-n.time_error_s:+.1f} s away"
         )
+    for nation, tr in result.tracks.items():
+        _print_tracks(nation, tr.columns)
     for name, path in result.outputs.items():
         console.print(f"wrote {name}: {path}")
+
+
+def _print_tracks(nation: str, cols: dict) -> None:
+    """One line per confirmed track of a nation: life, kind, last impact prediction."""
+    import numpy as np
+
+    tids = cols["track_id"]
+    t = Table(title=f"{nation} node: confirmed tracks (kind and prediction at their last epoch)")
+    for c in (
+        "track",
+        "parent",
+        "from, s",
+        "to, s",
+        "kind",
+        "impact (lat°, lon°)",
+        "at, s",
+        "95 % ellipse, km",
+    ):
+        t.add_column(c, justify="right" if c not in ("kind", "impact (lat°, lon°)") else "left")
+    uniq = np.unique(tids)
+    shown = 0
+    for tid in uniq.tolist():
+        rows = np.flatnonzero(tids == tid)
+        last = rows[-1]
+        if len(rows) < 10:
+            continue  # short-lived tracks (clutter, debris fragments) stay in the file
+        imp = ""
+        at = ""
+        ell = ""
+        with_imp = rows[np.isfinite(cols["impact_lat_deg"][rows])]
+        if with_imp.size:
+            k = with_imp[-1]
+            imp = f"({cols['impact_lat_deg'][k]:.2f}, {cols['impact_lon_deg'][k]:.2f})"
+            at = f"{cols['impact_time_s'][k]:.0f}"
+            ell = (
+                f"{cols['impact_semi_major_m'][k] / 1e3:.1f} × "
+                f"{cols['impact_semi_minor_m'][k] / 1e3:.1f}"
+            )
+        parent = int(cols["parent_track_id"][last])
+        t.add_row(
+            str(tid),
+            "" if parent < 0 else str(parent),
+            f"{cols['time_s'][rows[0]]:.0f}",
+            f"{cols['time_s'][last]:.0f}",
+            str(cols["kind"][last]),
+            imp,
+            at,
+            ell,
+        )
+        shown += 1
+    console.print(t)
+    console.print(f"{nation}: {uniq.size} confirmed tracks, {shown} lasting ≥ 10 epochs shown")
 
 
 def _print_first_detections(result: object) -> None:
@@ -354,9 +409,16 @@ def run(
     table_format: Annotated[
         str, typer.Option("--format", help="Table format: csv or parquet.")
     ] = "csv",
+    track: Annotated[
+        bool,
+        typer.Option(
+            "--track/--no-track",
+            help="Also run each nation's tracker (preview: slow, see the README).",
+        ),
+    ] = False,
 ) -> None:
     """Run a scenario end to end and write its outputs to --out."""
-    _run_and_report(scenario, out, table_format)
+    _run_and_report(scenario, out, table_format, track=track)
 
 
 @app.command()
@@ -424,6 +486,62 @@ def sensors_cmd() -> None:
             entry.site,
         )
     console.print(t)
+
+
+@app.command()
+def track(
+    detections: Annotated[Path, typer.Option(help="Detections table (.csv or .parquet).")],
+    sensors: Annotated[Path, typer.Option(help="Sensors table (.csv or .parquet).")],
+    out: Annotated[Path, typer.Option(help="Tracks table to write (.csv or .parquet).")],
+    every: Annotated[float, typer.Option(help="Output epoch spacing, s.")] = 1.0,
+    filter_kind: Annotated[str, typer.Option("--filter", help="ekf or ukf.")] = "ekf",
+    association: Annotated[str, typer.Option(help="gnn or jpda.")] = "gnn",
+) -> None:
+    """Track detections from files: one node over all sensors in the sensors table."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from trilink.tables import write_table
+    from trilink.tracking.filters import FilterConfig
+    from trilink.tracking.io import TableError, read_detections, read_sensors
+    from trilink.tracking.measurement import SensorSites
+    from trilink.tracking.tracker import TRACK_COLUMNS, Tracker, TrackerConfig
+
+    if not (math.isfinite(every) and every > 0.0):
+        _fail(f"--every: {every!r} is not a positive number of seconds")
+    if filter_kind not in ("ekf", "ukf"):
+        _fail(f"--filter: {filter_kind!r} is not ekf or ukf")
+    if association not in ("gnn", "jpda"):
+        _fail(f"--association: {association!r} is not gnn or jpda")
+    if out.suffix.lower() not in (".csv", ".parquet"):
+        _fail(f"--out: {out.name!r} must end in .csv or .parquet")
+    try:
+        sens = read_sensors(sensors)
+        det = read_detections(detections, set(sens["sensor_id"].tolist()))
+    except (TableError, OSError) as exc:
+        _fail(str(exc))
+    cfg = TrackerConfig(filter=FilterConfig(kind=filter_kind), association=association)  # type: ignore[arg-type]
+    t_end = float(det.time_s.max()) if len(det) else 0.0
+    with Progress(
+        TextColumn("tracking"),
+        BarColumn(),
+        TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("track", total=max(t_end, 1.0))
+        result = Tracker(SensorSites.from_table(sens), cfg).run(
+            det, every_s=every, progress=lambda t: bar.update(task, completed=t)
+        )
+    path = write_table(out, result.columns, TRACK_COLUMNS)
+    n = len(set(result.columns["track_id"].tolist()))
+    console.print(
+        f"{len(det)} detections from {len(sens['sensor_id'])} sensors → {n} confirmed tracks, "
+        f"{len(result.columns['time_s'])} rows; wrote {path}"
+    )
+    if result.late_dropped:
+        console.print(f"{result.late_dropped} detections arrived too late and were not used")
+    _print_tracks("node", result.columns)
 
 
 def entry() -> None:

@@ -29,6 +29,8 @@ from trilink.sensors.space_ir import (
 from trilink.tables import write_table
 from trilink.threats.flight import Flight, fly_batch
 from trilink.threats.truth import TRUTH_COLUMNS, truth_table
+from trilink.tracking.measurement import SensorSites
+from trilink.tracking.tracker import TRACK_COLUMNS, Tracker, TrackOutput
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,6 +44,8 @@ class RunResult:
     outputs: dict[str, Path] = field(default_factory=dict)
     ir_detections: LosDetections | None = None
     launch_notices: tuple[LaunchNotice, ...] = ()
+    tracks: dict[str, TrackOutput] = field(default_factory=dict)
+    """Each nation's tracker output on its own radars' detections."""
 
     def first_detections(self, by: Literal["sensor", "nation"] = "nation") -> dict[str, NDArray]:
         """First detection per nation (or sensor) and truth object."""
@@ -117,6 +121,7 @@ def run_scenario(
     out_dir: str | Path | None = None,
     *,
     detect: bool = True,
+    track: bool = False,
     table_format: Literal["csv", "parquet"] = "csv",
     progress: Callable[[str], None] | None = None,
 ) -> RunResult:
@@ -149,6 +154,19 @@ def run_scenario(
         say("space IR launch detection")
         ir_detections = simulate_ir_detections(DEFAULT_SPACE_IR, flights, ir_rng)
         notices = _launch_notices(flights, ir_detections)
+    tracks: dict[str, TrackOutput] = {}
+    if track and detections is not None:
+        table = sensors_table(sensors)
+        all_sites = SensorSites.from_table(table)
+        for nation in sorted(set(all_sites.nation)):
+            sites = all_sites.select([nation])
+            mine = detections.select(np.isin(detections.sensor_id, list(sites.sensor_id)))
+
+            def tick(t: float, nation: str = nation) -> None:
+                say(f"tracking {nation}: {t:.0f} of {duration:.0f} s")
+
+            say(f"tracking {nation}")
+            tracks[nation] = Tracker(sites).run(mine, t_end_s=duration, progress=tick)
     outputs: dict[str, Path] = {}
     if out_dir is not None:
         out = Path(out_dir)
@@ -161,8 +179,14 @@ def run_scenario(
             outputs["sensors"] = write_table(
                 out / f"sensors{ext}", sensors_table(sensors), SENSOR_COLUMNS
             )
+            sig = ("sigma_range_m", "sigma_az_rad", "sigma_el_rad", "sigma_range_rate_mps")
+            cols = detections.columns() | {k: getattr(detections, k) for k in sig}
             outputs["detections"] = write_table(
-                out / f"detections{ext}", detections.columns(), DETECTION_COLUMNS
+                out / f"detections{ext}", cols, (*DETECTION_COLUMNS, *sig)
+            )
+        for nation, tr in tracks.items():
+            outputs[f"tracks {nation}"] = write_table(
+                out / f"tracks_{nation}{ext}", tr.columns, TRACK_COLUMNS
             )
     return RunResult(
         scenario=scenario,
@@ -172,4 +196,5 @@ def run_scenario(
         outputs=outputs,
         ir_detections=ir_detections,
         launch_notices=notices,
+        tracks=tracks,
     )

@@ -1,0 +1,1 @@
+"""Evaluation: metrics against truth, bounds, Monte-Carlo campaigns and reports."""

@@ -1,0 +1,944 @@
+"""One national node's multi-sensor, multi-target missile tracker.
+
+The node fuses all of its own radars' detections centrally, in time order
+(:class:`Tracker`). Detections may arrive late: they wait in a reorder buffer and
+are processed once the newest arrival is ``oos_window_s`` past them, so any
+detection up to that late is used exactly as if it had come in order; later ones
+are counted (``late_dropped``) and not used.
+
+Per frame (one radar's detections at one time) the tracker
+
+1. predicts the tracks that could be in range of a detection (IMM, EKF or UKF:
+   :mod:`trilink.tracking.filters`),
+2. gates in χ²(3) on the converted position plus, where measured, the range rate,
+   and assigns by GNN (or weights by cheap JPDA) — :mod:`trilink.tracking.association`,
+3. updates the assigned tracks,
+4. turns what is left into tracks: a detection in the gate of a confirmed track that
+   took another detection of the same scan is a *resolved* object — a **child
+   track** starts on it from its parent's state, with ``parent_track_id`` (this is
+   how separating stages, the RV and debris get their own tracks); other detections
+   pair with an earlier unassigned one into a tentative track (two-point velocity,
+   corrected for gravity over the gap, capped at the fastest missile speed).
+
+Tentative tracks are confirmed after ``confirm_hits`` updates within
+``confirm_window_s``; tracks die after coasting too long (shorter for young tracks,
+which bounds how long clutter can hold a confirmed track).
+
+**Kind** of each confirmed track (:meth:`Tracker.classify`): a thrusting track is the
+missile (it carries the warhead); a child born while its parent thrusts is a spent
+stage; after the last burn, within a family, bodies whose mean RCS (SNR·R⁴ compared
+radar by radar) stands ≥ ``stage_rcs_margin_db`` above the smallest are stages, and of
+the rest the one whose motion stays closest to the family's burnout trajectory is the
+warhead (the RV leaves the last stage at ~1 m/s, debris at ~15 m/s), the others
+debris. If the family's original track turns out to sit on the stage body after the
+RV separated, it hands its identity to the RV's track (states swapped), so a
+track's number stays on the warhead.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from trilink.sensors.detection import DetectionBatch
+from trilink.tracking.association import cheap_jpda, gate, gnn
+from trilink.tracking.dynamics import BALLISTIC, N_STATE, propagate
+from trilink.tracking.filters import FilterConfig, combine, imm_predict, imm_update
+from trilink.tracking.measurement import (
+    SensorSites,
+    chi2_gate,
+    converted_measurements,
+    range_rate,
+    range_rate_jacobian,
+)
+
+F64 = NDArray[np.float64]
+
+KINDS = ("warhead", "stage", "debris", "unknown")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrackerConfig:
+    """Tracker parameters (defaults tuned on the built-in scenarios; documented in README)."""
+
+    filter: FilterConfig = field(default_factory=FilterConfig)
+    association: Literal["gnn", "jpda"] = "gnn"
+    gate_probability: float = 0.9995
+    oos_window_s: float = 2.0
+    max_speed_mps: float = 8_000.0
+    init_max_gap_s: float = 12.0
+    init_min_gap_s: float = 0.8
+    """Two-point initiation pairs detections at least this far apart in time (the
+    velocity error is about σ_position·√2 / gap)."""
+    confirm_hits: int = 4
+    confirm_window_s: float = 25.0
+    tentative_coast_s: float = 12.0
+    young_coast_s: float = 9.0
+    mature_updates: int = 20
+    mature_coast_s: float = 40.0
+    init_accel_sigma_mps2: float = 40.0
+    init_k_drag_m2pkg: float = 1e-3
+    init_k_drag_sigma_m2pkg: float = 3e-3
+    child_velocity_sigma_mps: float = 20.0
+    parent_radius_m: float = 30_000.0
+    """A new track born this close to a confirmed one is its child (separation)."""
+    parent_dv_mps: float = 2_500.0
+    confirmed_bonus: float = 4.0
+    jpda_clutter_density: float = 1e-12
+    stage_rcs_margin_db: float = 6.0
+    impact_every_s: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.association not in ("gnn", "jpda"):
+            raise ValueError(f"TrackerConfig.association: {self.association!r} is not gnn or jpda")
+        if not (0.0 < self.gate_probability < 1.0):
+            raise ValueError("TrackerConfig.gate_probability must be in (0, 1)")
+        if not (self.oos_window_s >= 0.0):
+            raise ValueError("TrackerConfig.oos_window_s must be >= 0")
+        if self.confirm_hits < 2:
+            raise ValueError("TrackerConfig.confirm_hits must be >= 2")
+
+
+@dataclass
+class _Info:
+    """Per-track bookkeeping that is not filter state."""
+
+    track_id: int
+    parent_id: int
+    created_s: float
+    confirmed_s: float = math.nan
+    spawned_in_boost: bool = False
+    thrust_evidence_s: float = 0.0
+    last_boost_s: float = -math.inf
+    rcs: dict[str, list[float]] = field(default_factory=dict)
+    """sensor_id → [Σ rcs_db, n]: relative RCS, dB (SNR + 40 log R per radar)."""
+    early: list[tuple[float, F64, F64]] = field(default_factory=list)
+    """(time, z, Rz) of the first detections while boosting (launch-point fit)."""
+    burnout_s: float = math.nan
+    burnout_x: F64 | None = None
+    impact: object | None = None
+    impact_at_s: float = -math.inf
+    launch: object | None = None
+    kind: str = "unknown"
+    kind_confidence: float = 0.0
+    root_id: int = -1
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class TrackOutput:
+    """What a tracker run produced: the tracks-table rows and the association log."""
+
+    columns: dict[str, NDArray]
+    """The tracks table (DESIGN.md contract plus the product columns)."""
+    assignments: NDArray[np.int64]
+    """(K, 2): (track_id, detection row in the input batch) for every update."""
+    late_dropped: int
+
+
+TRACK_STATE_COLUMNS = (
+    "time_s",
+    "track_id",
+    "x_ecef_m",
+    "y_ecef_m",
+    "z_ecef_m",
+    "vx_ecef_mps",
+    "vy_ecef_mps",
+    "vz_ecef_mps",
+)
+_COMP = ("x", "y", "z", "vx", "vy", "vz")
+COV_COLUMNS = tuple(f"cov_{_COMP[i]}_{_COMP[j]}" for i in range(6) for j in range(i, 6))
+"""Upper triangle of the 6×6 position/velocity covariance, m², m²/s, m²/s²."""
+TRACK_COLUMNS = (
+    *TRACK_STATE_COLUMNS,
+    *COV_COLUMNS,
+    "kind",
+    "kind_confidence",
+    "parent_track_id",
+    "boost_probability",
+    "n_updates",
+    "impact_lat_deg",
+    "impact_lon_deg",
+    "impact_time_s",
+    "impact_semi_major_m",
+    "impact_semi_minor_m",
+    "impact_orientation_deg",
+    "launch_lat_deg",
+    "launch_lon_deg",
+    "launch_time_s",
+)
+"""Column order of the tracks table written by ``trilink track``."""
+
+
+class Tracker:
+    """A national node's tracker over its own radars (see the module docstring)."""
+
+    def __init__(self, sites: SensorSites, config: TrackerConfig | None = None) -> None:
+        self.sites = sites
+        self.cfg = config or TrackerConfig()
+        self._m = len(self.cfg.filter.models)
+        self._boost = next(
+            (i for i, m in enumerate(self.cfg.filter.models) if m.thrust_tau_s is None), 0
+        )
+        self._gate3 = chi2_gate(3, self.cfg.gate_probability)
+        self._gate4 = chi2_gate(4, self.cfg.gate_probability)
+        cap = 64
+        m = self._m
+        self.x = np.zeros((cap, m, N_STATE))
+        self.P = np.zeros((cap, m, N_STATE, N_STATE))
+        self.mu = np.zeros((cap, m))
+        self.t = np.zeros(cap)
+        self.alive = np.zeros(cap, dtype=bool)
+        self.confirmed = np.zeros(cap, dtype=bool)
+        self.hits = np.zeros(cap, dtype=np.int64)
+        self.last_s = np.zeros(cap)
+        self.info: list[_Info | None] = [None] * cap
+        self._next_id = 1
+        # one-point initiators
+        self._init_rows: list[int] = []
+        # detections
+        self._det: DetectionBatch | None = None
+        self._z: F64 | None = None
+        self._Rz: F64 | None = None
+        self._site: NDArray[np.intp] | None = None
+        self._srr: F64 | None = None
+        self._rcs_db: F64 | None = None
+        self._log: list[tuple[int, int]] = []
+        self.late_dropped = 0
+        self._processed_to = -math.inf
+        self._rows: list[dict[str, object]] = []
+        self._dup: dict[tuple[int, int], int] = {}
+        self._parent_of: dict[int, int] = {}
+
+    # -- storage -----------------------------------------------------------------------
+    def _grow(self) -> None:
+        cap = self.x.shape[0] * 2
+
+        def g(a: NDArray) -> NDArray:
+            out = np.zeros((cap, *a.shape[1:]), dtype=a.dtype)
+            out[: a.shape[0]] = a
+            return out
+
+        self.x, self.P, self.mu, self.t = g(self.x), g(self.P), g(self.mu), g(self.t)
+        self.alive, self.confirmed = g(self.alive), g(self.confirmed)
+        self.hits, self.last_s = g(self.hits), g(self.last_s)
+        self.info.extend([None] * (cap - len(self.info)))
+
+    def _new_slot(self) -> int:
+        free = np.flatnonzero(~self.alive)
+        free = (
+            free[[self.info[i] is None or not self.alive[i] for i in free]] if free.size else free
+        )
+        if free.size == 0:
+            self._grow()
+            free = np.flatnonzero(~self.alive)
+        return int(free[0])
+
+    def _add_track(
+        self, x: F64, P: F64, mu: F64, t: float, parent: int, hits: int, **info: object
+    ) -> int:
+        s = self._new_slot()
+        self.x[s], self.P[s], self.mu[s] = x, P, mu
+        self.t[s] = self.last_s[s] = t
+        self.alive[s], self.confirmed[s] = True, False
+        self.hits[s] = hits
+        tid = self._next_id
+        self._next_id += 1
+        inf = _Info(track_id=tid, parent_id=parent, created_s=t, **info)  # type: ignore[arg-type]
+        self._parent_of[tid] = parent
+        if parent >= 0:
+            ps = self._slot_of(parent)
+            inf.root_id = self.info[ps].root_id if ps is not None else parent  # type: ignore[union-attr]
+        else:
+            inf.root_id = tid
+        self.info[s] = inf
+        return s
+
+    def _slot_of(self, track_id: int) -> int | None:
+        for i in np.flatnonzero(self.alive):
+            if self.info[i].track_id == track_id:  # type: ignore[union-attr]
+                return int(i)
+        return None
+
+    # -- input -------------------------------------------------------------------------
+    def run(
+        self,
+        detections: DetectionBatch,
+        *,
+        every_s: float = 1.0,
+        t_end_s: float | None = None,
+        arrival_s: F64 | None = None,
+        progress: Callable[[float], None] | None = None,
+    ) -> TrackOutput:
+        """Track a whole batch; output rows every ``every_s`` seconds.
+
+        ``arrival_s`` (optional, per detection) is when each detection reaches the
+        node; detections are ingested in arrival order through the reorder buffer
+        (default: arrival = measurement time).
+        """
+        if not (every_s > 0.0 and math.isfinite(every_s)):
+            raise ValueError(f"every_s must be positive, got {every_s!r}")
+        self._prepare(detections)
+        n = len(detections)
+        arr = detections.time_s if arrival_s is None else np.asarray(arrival_s, dtype=float)
+        order = np.argsort(arr, kind="stable")
+        t_end = float(detections.time_s.max()) if (t_end_s is None and n) else float(t_end_s or 0.0)
+        epochs = np.arange(0.0, t_end + 1e-9, every_s)
+        self._epochs = list(epochs)
+        self._epoch_i = 0
+        buffer: list[tuple[float, int]] = []
+        newest = -math.inf
+        last_report = -math.inf
+        for k in order.tolist():
+            newest = max(newest, float(arr[k]))
+            t_k = float(detections.time_s[k])
+            if t_k < self._processed_to:
+                self.late_dropped += 1
+                continue
+            heapq.heappush(buffer, (t_k, k))
+            self._drain(buffer, newest - self.cfg.oos_window_s)
+            if progress is not None and newest - last_report >= 10.0:
+                progress(newest)
+                last_report = newest
+        self._drain(buffer, math.inf)
+        self._emit_until(t_end + 1e-9)
+        cols = _rows_to_columns(self._rows)
+        log = np.array(self._log, dtype=np.int64).reshape(-1, 2)
+        return TrackOutput(columns=cols, assignments=log, late_dropped=self.late_dropped)
+
+    def _prepare(self, det: DetectionBatch) -> None:
+        self._det = det
+        site = self.sites.index(det.sensor_id) if len(det) else np.empty(0, dtype=np.intp)
+        s = self.sites
+        sr = np.where(np.isfinite(det.sigma_range_m), det.sigma_range_m, s.sigma_range_m[site])
+        sa = np.where(np.isfinite(det.sigma_az_rad), det.sigma_az_rad, s.sigma_az_rad[site])
+        se = np.where(np.isfinite(det.sigma_el_rad), det.sigma_el_rad, s.sigma_el_rad[site])
+        srr = np.where(
+            np.isfinite(det.sigma_range_rate_mps),
+            det.sigma_range_rate_mps,
+            s.sigma_range_rate_mps[site],
+        )
+        self._z, self._Rz = converted_measurements(
+            s.r_ecef_m[site], s.enu_rot[site], det.range_m, det.az_rad, det.el_rad, sr, sa, se
+        )
+        self._site = site
+        self._srr = srr
+        self._rr = np.where(np.isfinite(srr), det.range_rate_mps, np.nan)
+        self._rcs_db = det.snr_db + 40.0 * np.log10(det.range_m)
+
+    def _drain(self, buffer: list[tuple[float, int]], until_s: float) -> None:
+        """Process buffered detections with time <= until_s, frame by frame."""
+        det = self._det
+        assert det is not None
+        while buffer and buffer[0][0] <= until_s:
+            t0, k0 = heapq.heappop(buffer)
+            frame = [k0]
+            sid = det.sensor_id[k0]
+            keep: list[tuple[float, int]] = []
+            while buffer and buffer[0][0] == t0:
+                tk, k = heapq.heappop(buffer)
+                if det.sensor_id[k] == sid:
+                    frame.append(k)
+                else:
+                    keep.append((tk, k))
+            for item in keep:
+                heapq.heappush(buffer, item)
+            self._emit_until(t0)
+            self._frame(t0, np.array(sorted(frame), dtype=np.intp))
+            self._processed_to = t0
+
+    # -- one frame -----------------------------------------------------------------------
+    def _frame(self, t_f: float, rows: NDArray[np.intp]) -> None:
+        cfg = self.cfg
+        z, Rz = self._z[rows], self._Rz[rows]  # type: ignore[index]
+        rr, srr = self._rr[rows], self._srr[rows]  # type: ignore[index]
+        site_r = self.sites.r_ecef_m[self._site[rows]]  # type: ignore[index]
+        alive = np.flatnonzero(self.alive)
+        assigned_det = np.zeros(rows.size, dtype=bool)
+        took = np.full(rows.size, -1, dtype=np.intp)  # slot that took each detection
+        gate_slots = np.empty(0, dtype=np.intp)
+        inside = np.zeros((0, rows.size), dtype=bool)
+        if alive.size:
+            cand = self._pregate(alive, t_f, z, Rz)
+            if cand.size:
+                dt = t_f - self.t[cand]
+                xp, Pp, mup = imm_predict(self.x[cand], self.P[cand], self.mu[cand], dt, cfg.filter)
+                xc, Pc = combine(xp, Pp, mup)
+                g = gate(xc[:, :3], Pc[:, :3, :3], z, Rz, self._gate3)
+                d2, ld = g.d2.copy(), g.log_det_s.copy()
+                ti, dj = np.nonzero(np.isfinite(d2))
+                has = np.isfinite(rr[dj])
+                thr = np.full(d2.shape, self._gate3)
+                if np.any(has):
+                    a, b = ti[has], dj[has]
+                    h = range_rate(xc[a], site_r[b])
+                    H = range_rate_jacobian(xc[a], site_r[b], N_STATE)
+                    s = np.einsum("ki,kij,kj->k", H, Pc[a], H) + srr[b] ** 2
+                    d2[a, b] += (rr[b] - h) ** 2 / s
+                    ld[a, b] += np.log(s)
+                    thr[a, b] = self._gate4
+                inside = d2 <= thr
+                from trilink.tracking.association import Gating
+
+                g2 = Gating(d2=d2, log_det_s=ld, inside=inside)
+                gate_slots = cand
+                if cfg.association == "gnn":
+                    bonus = np.where(self.confirmed[cand], cfg.confirmed_bonus, 0.0)
+                    ri, cj = gnn(g2, bonus)
+                    if ri.size:
+                        self._update(cand[ri], xp[ri], Pp[ri], mup[ri], rows[cj], t_f)
+                        assigned_det[cj] = True
+                        took[cj] = cand[ri]
+                else:
+                    beta = cheap_jpda(g2, cfg.jpda_clutter_density)
+                    self._jpda_update(cand, xp, Pp, mup, beta, rows, t_f)
+                    best = beta.argmax(axis=0)
+                    got = beta.max(axis=0) if beta.size else np.zeros(0)
+                    assigned_det = got > 0.5
+                    took = np.where(assigned_det, cand[best], -1)
+        # leftovers: children of confirmed tracks or new initiators
+        for j in np.flatnonzero(~assigned_det).tolist():
+            parent = -1
+            if inside.shape[0]:
+                col = inside[:, j] & self.confirmed[gate_slots] & np.isin(gate_slots, took)
+                if np.any(col):
+                    parent = int(gate_slots[np.flatnonzero(col)[0]])
+            if parent >= 0:
+                self._spawn_child(parent, int(rows[j]), t_f)
+            else:
+                self._initiate(int(rows[j]), t_f)
+        self._maintain(t_f)
+
+    def _pregate(self, alive: NDArray[np.intp], t_f: float, z: F64, Rz: F64) -> NDArray[np.intp]:
+        """Tracks whose crude extrapolation comes near any detection of the frame."""
+        xc = np.einsum("tm,tmi->ti", self.mu[alive], self.x[alive])
+        dt = (t_f - self.t[alive])[:, None]
+        r = xc[:, 0:3] + xc[:, 3:6] * dt + 0.5 * xc[:, 6:9] * dt * dt
+        P = np.einsum("tm,tmij->tij", self.mu[alive], self.P[alive])
+        spread = (
+            np.trace(P[:, 0:3, 0:3], axis1=1, axis2=2)
+            + np.trace(P[:, 3:6, 3:6], axis1=1, axis2=2) * dt[:, 0] ** 2
+            + (60.0 * dt[:, 0] ** 2) ** 2
+        )
+        spread_d = np.trace(Rz, axis1=1, axis2=2)
+        d2 = np.einsum("tdi,tdi->td", z[None] - r[:, None], z[None] - r[:, None])
+        near = d2 <= 49.0 * (spread[:, None] + spread_d[None, :]) + 4e6
+        return alive[near.any(axis=1)]
+
+    def _update(
+        self,
+        slots: NDArray[np.intp],
+        xp: F64,
+        Pp: F64,
+        mup: F64,
+        det_rows: NDArray[np.intp],
+        t_f: float,
+    ) -> None:
+        site_r = self.sites.r_ecef_m[self._site[det_rows]]  # type: ignore[index]
+        res = imm_update(
+            xp,
+            Pp,
+            mup,
+            self._z[det_rows],  # type: ignore[index]
+            self._Rz[det_rows],  # type: ignore[index]
+            self._rr[det_rows],
+            self._srr[det_rows],  # type: ignore[index]
+            site_r,
+            self.cfg.filter,
+        )
+        self.x[slots], self.P[slots], self.mu[slots] = res.x, res.P, res.mu
+        self.t[slots] = t_f
+        self.last_s[slots] = t_f
+        self.hits[slots] += 1
+        det = self._det
+        for s, k in zip(slots.tolist(), det_rows.tolist(), strict=True):
+            inf = self.info[s]
+            assert inf is not None
+            self._log.append((inf.track_id, k))
+            sid = str(det.sensor_id[k])  # type: ignore[union-attr]
+            v = self._rcs_db[k]  # type: ignore[index]
+            if math.isfinite(v):
+                acc = inf.rcs.setdefault(sid, [0.0, 0.0])
+                acc[0] += v
+                acc[1] += 1.0
+            pb = float(self.mu[s, self._boost])
+            if pb > 0.5:
+                inf.last_boost_s = t_f
+                if inf.parent_id < 0 and len(inf.early) < 40:
+                    inf.early.append((t_f, self._z[k].copy(), self._Rz[k].copy()))  # type: ignore[index]
+            elif math.isfinite(inf.last_boost_s) and t_f - inf.last_boost_s > 15.0:
+                if inf.burnout_x is None or inf.burnout_s < inf.last_boost_s:
+                    xc, _ = combine(self.x[s : s + 1], self.P[s : s + 1], self.mu[s : s + 1])
+                    inf.burnout_s = t_f
+                    inf.burnout_x = xc[0].copy()
+
+    def _jpda_update(
+        self,
+        cand: NDArray[np.intp],
+        xp: F64,
+        Pp: F64,
+        mup: F64,
+        beta: F64,
+        rows: NDArray[np.intp],
+        t_f: float,
+    ) -> None:
+        """Cheap-JPDA: each gated track updated with its β-weighted mixture (PDA form,
+        approximated by updating with the β-weighted mean detection and inflating R by
+        the spread of the gated detections)."""
+        w = beta.sum(axis=1)
+        upd = np.flatnonzero(w > 1e-3)
+        if upd.size == 0:
+            return
+        z, Rz = self._z[rows], self._Rz[rows]  # type: ignore[index]
+        b = beta[upd] / w[upd, None]
+        zbar = b @ z
+        dz = z[None] - zbar[:, None]
+        spread = np.einsum("td,tdi,tdj->tij", b, dz, dz)
+        Rbar = np.einsum("td,dij->tij", b, Rz) + spread
+        best = rows[beta[upd].argmax(axis=1)]
+        # treat as one detection each: the β-weighted mean with its inflated covariance
+        site_r = self.sites.r_ecef_m[self._site[best]]  # type: ignore[index]
+        res = imm_update(
+            xp[upd],
+            Pp[upd],
+            mup[upd],
+            zbar,
+            Rbar / np.maximum(w[upd], 1e-3)[:, None, None],
+            np.full(upd.size, np.nan),
+            np.full(upd.size, np.nan),
+            site_r,
+            self.cfg.filter,
+        )
+        s = cand[upd]
+        self.x[s], self.P[s], self.mu[s], self.t[s] = res.x, res.P, res.mu, t_f
+        self.last_s[s] = t_f
+        self.hits[s] += 1
+        for sl, k in zip(s.tolist(), best.tolist(), strict=True):
+            self._log.append((self.info[sl].track_id, k))  # type: ignore[union-attr]
+
+    # -- track birth ---------------------------------------------------------------------
+    def _spawn_child(self, parent_slot: int, k: int, t_f: float) -> None:
+        cfg = self.cfg
+        dt = np.array([t_f - self.t[parent_slot]])
+        xp, Pp, _ = imm_predict(
+            self.x[parent_slot : parent_slot + 1],
+            self.P[parent_slot : parent_slot + 1],
+            self.mu[parent_slot : parent_slot + 1],
+            dt,
+            cfg.filter,
+        )
+        x = xp[0].copy()
+        P = Pp[0].copy()
+        x[:, 0:3] = self._z[k]  # type: ignore[index]
+        P[:, 0:3, :] = 0.0
+        P[:, :, 0:3] = 0.0
+        P[:, 0:3, 0:3] = self._Rz[k]  # type: ignore[index]
+        P[:, 3:6, 3:6] += np.eye(3) * cfg.child_velocity_sigma_mps**2
+        # a child is coasting: its own thrust states start at zero
+        x[:, 6:9] = 0.0
+        P[:, 6:9, :] = 0.0
+        P[:, :, 6:9] = 0.0
+        P[:, 6:9, 6:9] = np.eye(3) * 4.0
+        x[:, 9] = cfg.init_k_drag_m2pkg
+        P[:, 9, :] = 0.0
+        P[:, :, 9] = 0.0
+        P[:, 9, 9] = cfg.init_k_drag_sigma_m2pkg**2
+        mu = np.full(self._m, 0.02 / max(self._m - 1, 1))
+        mu[1 - self._boost if self._m == 2 else 0] = 0.98
+        parent = self.info[parent_slot]
+        assert parent is not None
+        in_boost = float(self.mu[parent_slot, self._boost]) > 0.5 or (
+            t_f - parent.last_boost_s < 10.0
+        )
+        s = self._add_track(x, P, mu, t_f, parent.track_id, 1, spawned_in_boost=in_boost)
+        self._log.append((self.info[s].track_id, k))  # type: ignore[union-attr]
+
+    def _initiate(self, k: int, t_f: float) -> None:
+        cfg = self.cfg
+        z, Rz = self._z, self._Rz
+        det = self._det
+        assert z is not None and Rz is not None and det is not None
+        self._init_rows = [r for r in self._init_rows if t_f - det.time_s[r] <= cfg.init_max_gap_s]
+        cands = np.array(
+            [r for r in self._init_rows if det.time_s[r] <= t_f - cfg.init_min_gap_s],
+            dtype=np.intp,
+        )
+        best = -1
+        if cands.size:
+            gap = t_f - det.time_s[cands]
+            d = z[k][None] - z[cands]
+            dist = np.linalg.norm(d, axis=1)
+            tol = (
+                4.0 * np.sqrt(np.trace(Rz[cands], axis1=1, axis2=2) + np.trace(Rz[k]))
+                + 0.5 * 80.0 * gap**2
+            )
+            ok = dist <= cfg.max_speed_mps * gap + tol
+            v_imp = d / gap[:, None]
+            if np.isfinite(self._rr[k]):
+                u = z[k] - self.sites.r_ecef_m[self._site[k]]  # type: ignore[index]
+                u /= np.linalg.norm(u)
+                vr = v_imp @ u
+                rr_tol = (
+                    4.0
+                    * (
+                        np.sqrt(np.trace(Rz[cands], axis1=1, axis2=2) + np.trace(Rz[k])) / gap
+                        + self._srr[k]  # type: ignore[index]
+                    )
+                    + 80.0 * gap
+                )
+                ok &= np.abs(vr - self._rr[k]) <= rr_tol
+                score = np.abs(vr - self._rr[k]) / rr_tol
+            else:
+                score = dist / (cfg.max_speed_mps * gap + tol)
+            if np.any(ok):
+                best = int(cands[np.flatnonzero(ok)[np.argmin(score[ok])]])
+        if best < 0:
+            self._init_rows.append(k)
+            return
+        self._init_rows.remove(best)
+        gap = float(t_f - det.time_s[best])
+        from trilink.geo.gravity import gravity_accel_mps2
+
+        g = gravity_accel_mps2(z[k][None])[0]
+        v = (z[k] - z[best]) / gap + 0.5 * g * gap
+        speed = float(np.linalg.norm(v))
+        if speed > cfg.max_speed_mps:
+            v *= cfg.max_speed_mps / speed
+        x = np.zeros(N_STATE)
+        x[0:3], x[3:6], x[9] = z[k], v, cfg.init_k_drag_m2pkg
+        P = np.zeros((N_STATE, N_STATE))
+        P[0:3, 0:3] = Rz[k]
+        P[0:3, 3:6] = Rz[k] / gap
+        P[3:6, 0:3] = Rz[k] / gap
+        P[3:6, 3:6] = (Rz[k] + Rz[best]) / gap**2 + np.eye(3) * (
+            0.5 * cfg.init_accel_sigma_mps2 * gap
+        ) ** 2
+        P[6:9, 6:9] = np.eye(3) * cfg.init_accel_sigma_mps2**2
+        P[9, 9] = cfg.init_k_drag_sigma_m2pkg**2
+        xs = np.broadcast_to(x, (self._m, N_STATE)).copy()
+        Ps = np.broadcast_to(P, (self._m, N_STATE, N_STATE)).copy()
+        for j, model in enumerate(self.cfg.filter.models):
+            if model.thrust_tau_s is not None:
+                Ps[j, 6:9, 6:9] = np.eye(3) * 1.0
+        mu = np.full(self._m, 1.0 / self._m)
+        parent, in_boost = self._nearby_parent(x, t_f)
+        s = self._add_track(xs, Ps, mu, t_f, parent, 2, spawned_in_boost=in_boost)
+        tid = self.info[s].track_id  # type: ignore[union-attr]
+        self._log.append((tid, best))
+        self._log.append((tid, k))
+
+    def _nearby_parent(self, x: F64, t_f: float) -> tuple[int, bool]:
+        """The confirmed track a newborn object most likely came from: within
+        ``parent_radius_m`` and ``parent_dv_mps`` of its state (crude extrapolation).
+        Returns (track id or -1, whether that parent was thrusting)."""
+        cfg = self.cfg
+        slots = np.flatnonzero(self.alive & self.confirmed)
+        if slots.size == 0:
+            return -1, False
+        xc = np.einsum("tm,tmi->ti", self.mu[slots], self.x[slots])
+        dt = (t_f - self.t[slots])[:, None]
+        r = xc[:, 0:3] + xc[:, 3:6] * dt + 0.5 * xc[:, 6:9] * dt * dt
+        dr = np.linalg.norm(r - x[0:3], axis=1)
+        dv = np.linalg.norm(xc[:, 3:6] - x[3:6], axis=1)
+        ok = (dr <= cfg.parent_radius_m) & (dv <= cfg.parent_dv_mps)
+        if not np.any(ok):
+            return -1, False
+        i = np.flatnonzero(ok)[np.argmin(dr[ok])]
+        s = int(slots[i])
+        inf = self.info[s]
+        assert inf is not None
+        boosting = float(self.mu[s, self._boost]) > 0.5 or (t_f - inf.last_boost_s < 10.0)
+        return inf.track_id, boosting
+
+    # -- upkeep --------------------------------------------------------------------------
+    def _maintain(self, t_f: float) -> None:
+        cfg = self.cfg
+        alive = np.flatnonzero(self.alive)
+        if alive.size == 0:
+            return
+        coast = t_f - self.last_s[alive]
+        conf = self.confirmed[alive]
+        limit = np.where(
+            conf,
+            np.where(self.hits[alive] >= cfg.mature_updates, cfg.mature_coast_s, cfg.young_coast_s),
+            cfg.tentative_coast_s,
+        )
+        dead = coast > limit
+        # divergence guard: non-finite states, lost position (σ > 30 km), below ground
+        xs, Ps = self.x[alive], self.P[alive]
+        bad = ~np.all(np.isfinite(xs), axis=(1, 2)) | ~np.all(np.isfinite(Ps), axis=(1, 2, 3))
+        tr = np.einsum("tmii->tm", Ps[:, :, 0:3, 0:3]).max(axis=1)
+        bad |= tr > (30_000.0**2)
+        r2 = np.einsum("tmi,tmi->tm", xs[:, :, 0:3], xs[:, :, 0:3])
+        bad |= (r2.min(axis=1) < 6_340_000.0**2) | (r2.max(axis=1) > 12_000_000.0**2)
+        v2 = np.einsum("tmi,tmi->tm", xs[:, :, 3:6], xs[:, :, 3:6])
+        bad |= v2.max(axis=1) > (1.5 * cfg.max_speed_mps) ** 2
+        dead |= bad
+        for s in alive[dead].tolist():
+            self.alive[s] = False
+        new = alive[~conf & ~dead & (self.hits[alive] >= cfg.confirm_hits)]
+        for s in new.tolist():
+            inf = self.info[s]
+            assert inf is not None
+            if t_f - inf.created_s <= cfg.confirm_window_s:
+                self.confirmed[s] = True
+                inf.confirmed_s = t_f
+            else:
+                self.alive[s] = False
+
+    # -- output ----------------------------------------------------------------------------
+    def _emit_until(self, t_s: float) -> None:
+        while self._epoch_i < len(self._epochs) and self._epochs[self._epoch_i] < t_s:
+            self._emit(float(self._epochs[self._epoch_i]))
+            self._epoch_i += 1
+
+    def _emit(self, t_e: float) -> None:
+        slots = np.flatnonzero(self.alive & self.confirmed)
+        if slots.size == 0:
+            return
+        dt = t_e - self.t[slots]
+        xp, Pp, mup = imm_predict(self.x[slots], self.P[slots], self.mu[slots], dt, self.cfg.filter)
+        xc, Pc = combine(xp, Pp, mup)
+        self._deduplicate(slots, xc, Pc)
+        keep = self.alive[slots]
+        slots, xp, Pp, mup, xc, Pc = (a[keep] for a in (slots, xp, Pp, mup, xc, Pc))
+        if slots.size == 0:
+            return
+        self._handover(slots, mup, t_e)
+        xc, Pc = combine(self.x[slots], self.P[slots], self.mu[slots])
+        xp, Pp, mup = imm_predict(
+            self.x[slots], self.P[slots], self.mu[slots], t_e - self.t[slots], self.cfg.filter
+        )
+        xc, Pc = combine(xp, Pp, mup)
+        self._classify(slots, xc, mup, t_e)
+        self._products(slots, xc, Pc, mup, t_e)
+        iu = np.triu_indices(6)
+        for i, s in enumerate(slots.tolist()):
+            inf = self.info[s]
+            assert inf is not None
+            row: dict[str, object] = {
+                "time_s": t_e,
+                "track_id": inf.track_id,
+                "x_ecef_m": xc[i, 0],
+                "y_ecef_m": xc[i, 1],
+                "z_ecef_m": xc[i, 2],
+                "vx_ecef_mps": xc[i, 3],
+                "vy_ecef_mps": xc[i, 4],
+                "vz_ecef_mps": xc[i, 5],
+            }
+            cov = Pc[i, :6, :6][iu]
+            row.update(zip(COV_COLUMNS, cov.tolist(), strict=True))
+            row["kind"] = inf.kind
+            row["kind_confidence"] = inf.kind_confidence
+            row["parent_track_id"] = inf.parent_id
+            row["boost_probability"] = float(mup[i, self._boost])
+            row["n_updates"] = int(self.hits[s])
+            imp = inf.impact
+            if imp is not None:
+                row["impact_lat_deg"] = math.degrees(imp.lat_rad)  # type: ignore[attr-defined]
+                row["impact_lon_deg"] = math.degrees(imp.lon_rad)  # type: ignore[attr-defined]
+                row["impact_time_s"] = imp.time_s  # type: ignore[attr-defined]
+                row["impact_semi_major_m"] = imp.ellipse_semi_major_m  # type: ignore[attr-defined]
+                row["impact_semi_minor_m"] = imp.ellipse_semi_minor_m  # type: ignore[attr-defined]
+                row["impact_orientation_deg"] = math.degrees(
+                    imp.ellipse_orientation_rad  # type: ignore[attr-defined]
+                )
+            la = inf.launch
+            if la is not None:
+                row["launch_lat_deg"] = math.degrees(la.lat_rad)  # type: ignore[attr-defined]
+                row["launch_lon_deg"] = math.degrees(la.lon_rad)  # type: ignore[attr-defined]
+                row["launch_time_s"] = la.time_s  # type: ignore[attr-defined]
+            self._rows.append(row)
+
+    def _products(self, slots: NDArray[np.intp], xc: F64, Pc: F64, mup: F64, t_e: float) -> None:
+        from trilink.tracking import products
+
+        due = [
+            i
+            for i, s in enumerate(slots.tolist())
+            if mup[i, self._boost] < 0.2
+            and t_e - self.info[s].impact_at_s >= self.cfg.impact_every_s  # type: ignore[union-attr]
+        ]
+        if due:
+            idx = np.array(due, dtype=np.intp)
+            preds = products.predict_impacts(xc[idx], Pc[idx], np.full(idx.size, t_e))
+            for i, p in zip(idx.tolist(), preds, strict=True):
+                inf = self.info[slots[i]]
+                inf.impact = p  # type: ignore[union-attr]
+                inf.impact_at_s = t_e  # type: ignore[union-attr]
+        for s in slots.tolist():
+            inf = self.info[s]
+            assert inf is not None
+            if inf.launch is None and inf.parent_id < 0 and len(inf.early) >= 6:
+                ts = np.array([e[0] for e in inf.early])
+                if ts[-1] - ts[0] >= 8.0:
+                    zs = np.array([e[1] for e in inf.early])
+                    Rs = np.array([e[2] for e in inf.early])
+                    try:
+                        inf.launch = products.estimate_launch(ts, zs, Rs)
+                    except ValueError:
+                        inf.launch = None
+                    if inf.launch is None:
+                        inf.early = inf.early[-20:]
+
+    def _handover(self, slots: NDArray[np.intp], mup: F64, t_e: float) -> None:
+        """Keep a track number on the thrusting stack through a stage separation.
+
+        A child born in boost that keeps thrusting while its parent coasts is the
+        stack, and the parent is the spent stage: swap their states. If the parent
+        has died meanwhile, the child takes over the parent's number.
+        """
+        pos = {int(s): i for i, s in enumerate(slots.tolist())}
+        for s in slots.tolist():
+            inf = self.info[s]
+            assert inf is not None
+            if not inf.spawned_in_boost or t_e - inf.created_s > 40.0:
+                continue
+            if float(mup[pos[s], self._boost]) < 0.8:
+                continue
+            ps = self._slot_of(inf.parent_id)
+            if ps is None:
+                inf.track_id, inf.parent_id = inf.parent_id, self._parent_of.get(inf.parent_id, -1)
+                inf.spawned_in_boost = False
+                continue
+            if ps in pos and float(mup[pos[ps], self._boost]) < 0.2 and self.confirmed[ps]:
+                self._swap(ps, s)
+                mup[[pos[ps], pos[s]]] = mup[[pos[s], pos[ps]]]
+
+    def _deduplicate(self, slots: NDArray[np.intp], xc: F64, Pc: F64) -> None:
+        """Two confirmed tracks statistically on one object for 3 epochs: the younger dies."""
+        n = slots.size
+        if n < 2:
+            return
+        d = xc[:, None, :6] - xc[None, :, :6]
+        S = Pc[:, None, :6, :6] + Pc[None, :, :6, :6]
+        iu, ju = np.triu_indices(n, 1)
+        try:
+            sol = np.linalg.solve(S[iu, ju], d[iu, ju][..., None])[..., 0]
+        except np.linalg.LinAlgError:
+            return
+        d2 = np.einsum("ki,ki->k", d[iu, ju], sol)
+        same = d2 < 16.8  # χ²(6) at 99 %
+        seen = set()
+        for a, b, hit in zip(iu.tolist(), ju.tolist(), same.tolist(), strict=True):
+            ia, ib = self.info[slots[a]], self.info[slots[b]]
+            key = (min(ia.track_id, ib.track_id), max(ia.track_id, ib.track_id))  # type: ignore[union-attr]
+            if not hit:
+                self._dup.pop(key, None)
+                continue
+            self._dup[key] = self._dup.get(key, 0) + 1
+            seen.add(key)
+            if self._dup[key] >= 3:
+                young = slots[b] if ib.created_s >= ia.created_s else slots[a]  # type: ignore[union-attr]
+                self.alive[young] = False
+
+    def _classify(self, slots: NDArray[np.intp], xc: F64, mup: F64, t_e: float) -> None:
+        """Kind and confidence of each emitted track (module docstring)."""
+        cfg = self.cfg
+        fam: dict[int, list[int]] = {}
+        for i, s in enumerate(slots.tolist()):
+            fam.setdefault(self.info[s].root_id, []).append(i)  # type: ignore[union-attr]
+        for members in fam.values():
+            post: list[int] = []
+            for i in members:
+                inf = self.info[slots[i]]
+                assert inf is not None
+                pb = float(mup[i, self._boost])
+                if pb > 0.5 and inf.parent_id < 0:
+                    inf.kind, inf.kind_confidence = "warhead", pb
+                elif inf.spawned_in_boost:
+                    inf.kind, inf.kind_confidence = "stage", 0.9
+                else:
+                    post.append(i)
+            if not post:
+                continue
+            # relative RCS, compared radar by radar against the family's smallest
+            means = [
+                {k: v[0] / v[1] for k, v in self.info[slots[i]].rcs.items() if v[1] >= 3}  # type: ignore[union-attr]
+                for i in post
+            ]
+            excess = np.zeros(len(post))
+            for a in range(len(post)):
+                diffs = []
+                for b in range(len(post)):
+                    common = set(means[a]) & set(means[b])
+                    if a != b and common:
+                        diffs.append(np.mean([means[a][k] - means[b][k] for k in common]))
+                excess[a] = max(diffs) if diffs else 0.0
+            is_stage = excess >= cfg.stage_rcs_margin_db
+            # distance in velocity from the family's burnout trajectory
+            root = next(
+                (self.info[slots[i]] for i in members if self.info[slots[i]].parent_id < 0),
+                None,  # type: ignore[union-attr]
+            )
+            dv = np.zeros(len(post))
+            if root is not None and root.burnout_x is not None:
+                ref = propagate(root.burnout_x[None], t_e - root.burnout_s, BALLISTIC)
+                dv = np.linalg.norm(xc[post, 3:6] - ref[0, 3:6], axis=1)
+            small = np.flatnonzero(~is_stage)
+            wh = int(small[np.argmin(dv[small])]) if small.size else -1
+            for n_, i in enumerate(post):
+                inf = self.info[slots[i]]
+                if is_stage[n_]:
+                    inf.kind = "stage"  # type: ignore[union-attr]
+                    inf.kind_confidence = float(min(0.99, 0.5 + excess[n_] / 20.0))  # type: ignore[union-attr]
+                elif n_ == wh:
+                    others = np.delete(dv[small], np.flatnonzero(small == n_))
+                    margin = float(np.min(others) - dv[n_]) if others.size else 10.0
+                    inf.kind = "warhead"  # type: ignore[union-attr]
+                    inf.kind_confidence = float(1.0 / (1.0 + math.exp(-margin / 3.0)))  # type: ignore[union-attr]
+                else:
+                    inf.kind = "debris"  # type: ignore[union-attr]
+                    inf.kind_confidence = float(min(0.99, 0.5 + dv[n_] / 40.0))  # type: ignore[union-attr]
+            # keep the family's original number on the warhead
+            if root is not None and wh >= 0:
+                wslot = int(slots[post[wh]])
+                rslot = next(int(slots[i]) for i in members if self.info[slots[i]] is root)
+                if wslot != rslot and root.kind == "stage" and t_e - root.burnout_s > 0:
+                    self._swap(rslot, wslot)
+
+    def _swap(self, a: int, b: int) -> None:
+        """Exchange the filter states (and measurement history) of two tracks."""
+        for arr in (self.x, self.P, self.mu, self.t, self.hits, self.last_s):
+            arr[[a, b]] = arr[[b, a]]
+        ia, ib = self.info[a], self.info[b]
+        assert ia is not None and ib is not None
+        ia.rcs, ib.rcs = ib.rcs, ia.rcs
+        ia.kind, ib.kind = ib.kind, ia.kind
+        ia.kind_confidence, ib.kind_confidence = ib.kind_confidence, ia.kind_confidence
+        ia.impact, ib.impact = ib.impact, ia.impact
+        ia.impact_at_s = ib.impact_at_s = -math.inf
+        ia.last_boost_s, ib.last_boost_s = ib.last_boost_s, ia.last_boost_s
+
+
+def _rows_to_columns(rows: Sequence[dict[str, object]]) -> dict[str, NDArray]:
+    out: dict[str, NDArray] = {}
+    for c in TRACK_COLUMNS:
+        if c == "kind":
+            out[c] = np.array([r.get(c, "unknown") for r in rows], dtype=np.str_)
+        elif c in ("track_id", "parent_track_id", "n_updates"):
+            out[c] = np.array([r.get(c, -1) for r in rows], dtype=np.int64)
+        else:
+            out[c] = np.array([r.get(c, math.nan) for r in rows], dtype=float)
+    return out
+
+
+def track_detections(
+    detections: DetectionBatch,
+    sites: SensorSites,
+    *,
+    config: TrackerConfig | None = None,
+    every_s: float = 1.0,
+    t_end_s: float | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> TrackOutput:
+    """Run one node's tracker over its detections (the detections' sensors must be in
+    ``sites``)."""
+    return Tracker(sites, config).run(
+        detections, every_s=every_s, t_end_s=t_end_s, progress=progress
+    )
