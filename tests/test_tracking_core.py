@@ -172,3 +172,11 @@ def test_filter_is_consistent_on_a_coasting_object() -> None:
     # conservative (NEES below 6) but must never be overconfident
     assert np.mean(nees) < hi, (np.mean(nees), lo, hi)
     assert np.mean(nees) > 0.2 * lo, (np.mean(nees), lo, hi)
+
+
+def test_fast_density_table_matches_the_standard() -> None:
+    from trilink.geo.atmosphere import density_kgpm3
+
+    h = np.random.default_rng(0).uniform(0.0, 200_000.0, 20_000)
+    rel = np.abs(dyn.fast_density_kgpm3(h) / density_kgpm3(h) - 1.0)
+    assert rel.max() < 2e-4

@@ -162,5 +162,3 @@ def chi2_gate(dof: int, probability: float) -> float:
     if not (0.0 < probability < 1.0):
         raise ValueError(f"gate probability must be in (0, 1), got {probability!r}")
     return float(chi2.ppf(probability, dof))
-
-

@@ -82,17 +82,26 @@ class TrackerConfig:
     young_coast_s: float = 9.0
     mature_updates: int = 20
     mature_coast_s: float = 40.0
+    lock_ballistic_after_s: float = 30.0
+    """A track coasting (boost probability < 0.1) this long is locked to the ballistic
+    model: the threats of the catalogue do not re-ignite after a coast this long."""
+    boost_coast_s: float = 10.0
+    """Longest coast of a track that is thrusting (its extrapolation diverges fastest)."""
     init_accel_sigma_mps2: float = 40.0
     init_k_drag_m2pkg: float = 1e-3
     init_k_drag_sigma_m2pkg: float = 3e-3
     child_velocity_sigma_mps: float = 20.0
+    spawn_radius_m: float = 20_000.0
+    """An unassigned detection this close to a confirmed track starts its child."""
+    spawn_dv_mps: float = 80.0
+    """…if its range rate is within this of the parent's (×5 while the parent thrusts)."""
     parent_radius_m: float = 30_000.0
     """A new track born this close to a confirmed one is its child (separation)."""
     parent_dv_mps: float = 2_500.0
     confirmed_bonus: float = 4.0
     jpda_clutter_density: float = 1e-12
     stage_rcs_margin_db: float = 6.0
-    impact_every_s: float = 5.0
+    impact_every_s: float = 10.0
 
     def __post_init__(self) -> None:
         if self.association not in ("gnn", "jpda"):
@@ -128,6 +137,9 @@ class _Info:
     kind: str = "unknown"
     kind_confidence: float = 0.0
     root_id: int = -1
+    ballistic_since_s: float = math.nan
+    locked: bool = False
+    """Coasted long enough after its last burn: ballistic model only from now on."""
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -408,6 +420,8 @@ class Tracker:
                 col = inside[:, j] & self.confirmed[gate_slots] & np.isin(gate_slots, took)
                 if np.any(col):
                     parent = int(gate_slots[np.flatnonzero(col)[0]])
+            if parent < 0:
+                parent = self._spawn_parent(int(rows[j]), t_f)
             if parent >= 0:
                 self._spawn_child(parent, int(rows[j]), t_f)
             else:
@@ -455,6 +469,7 @@ class Tracker:
         self.t[slots] = t_f
         self.last_s[slots] = t_f
         self.hits[slots] += 1
+        self._apply_locks(slots)
         det = self._det
         for s, k in zip(slots.tolist(), det_rows.tolist(), strict=True):
             inf = self.info[s]
@@ -467,6 +482,13 @@ class Tracker:
                 acc[0] += v
                 acc[1] += 1.0
             pb = float(self.mu[s, self._boost])
+            if pb < 0.1:
+                if not math.isfinite(inf.ballistic_since_s):
+                    inf.ballistic_since_s = t_f
+                elif t_f - inf.ballistic_since_s >= self.cfg.lock_ballistic_after_s:
+                    inf.locked = True
+            elif pb > 0.5:
+                inf.ballistic_since_s = math.nan
             if pb > 0.5:
                 inf.last_boost_s = t_f
                 if inf.parent_id < 0 and len(inf.early) < 40:
@@ -476,6 +498,19 @@ class Tracker:
                     xc, _ = combine(self.x[s : s + 1], self.P[s : s + 1], self.mu[s : s + 1])
                     inf.burnout_s = t_f
                     inf.burnout_x = xc[0].copy()
+
+    def _apply_locks(self, slots: NDArray[np.intp]) -> None:
+        """Locked tracks: the boost model is pinned to the ballistic one at a floor weight."""
+        if self._m != 2:
+            return
+        b, c = self._boost, 1 - self._boost
+        for s in slots.tolist():
+            inf = self.info[s]
+            if inf is not None and inf.locked:
+                self.x[s, b] = self.x[s, c]
+                self.P[s, b] = self.P[s, c]
+                self.mu[s, b] = self.cfg.filter.min_probability
+                self.mu[s, c] = 1.0 - self.cfg.filter.min_probability
 
     def _jpda_update(
         self,
@@ -522,7 +557,42 @@ class Tracker:
             self._log.append((self.info[sl].track_id, k))  # type: ignore[union-attr]
 
     # -- track birth ---------------------------------------------------------------------
+    def _spawn_parent(self, k: int, t_f: float) -> int:
+        """The confirmed track an unassigned detection most likely separated from, or -1.
+
+        Candidates lie within ``spawn_radius_m`` (crude extrapolation) and, where the
+        detection has a range rate, within ``spawn_dv_mps`` of the parent's range rate
+        (five times that while the parent thrusts: a spent stage drops behind fast).
+        """
+        cfg = self.cfg
+        slots = np.flatnonzero(self.alive & self.confirmed)
+        if slots.size == 0:
+            return -1
+        xc = np.einsum("tm,tmi->ti", self.mu[slots], self.x[slots])
+        dt = (t_f - self.t[slots])[:, None]
+        r = xc[:, 0:3] + xc[:, 3:6] * dt + 0.5 * xc[:, 6:9] * dt * dt
+        z = self._z[k]  # type: ignore[index]
+        dr = np.linalg.norm(r - z, axis=1)
+        ok = dr <= cfg.spawn_radius_m
+        if not np.any(ok):
+            return -1
+        boosting = self.mu[slots, self._boost] > 0.5
+        if np.isfinite(self._rr[k]):
+            site = self.sites.r_ecef_m[self._site[k]]  # type: ignore[index]
+            u = r - site
+            u /= np.linalg.norm(u, axis=1, keepdims=True)
+            rr_p = np.einsum("ti,ti->t", u, xc[:, 3:6])
+            lim = np.where(boosting, 5.0 * cfg.spawn_dv_mps, cfg.spawn_dv_mps)
+            ok &= np.abs(rr_p - self._rr[k]) <= lim
+        if not np.any(ok):
+            return -1
+        i = np.flatnonzero(ok)[np.argmin(dr[ok])]
+        return int(slots[i])
+
     def _spawn_child(self, parent_slot: int, k: int, t_f: float) -> None:
+        """A new track on detection ``k`` started from its parent's state: the parent's
+        velocity and thrust-free dynamics as the prior (position and velocity widened
+        by the separation), then updated with the detection, range rate included."""
         cfg = self.cfg
         dt = np.array([t_f - self.t[parent_slot]])
         xp, Pp, _ = imm_predict(
@@ -534,11 +604,15 @@ class Tracker:
         )
         x = xp[0].copy()
         P = Pp[0].copy()
-        x[:, 0:3] = self._z[k]  # type: ignore[index]
+        z = self._z[k]  # type: ignore[index]
+        off = float(np.linalg.norm(x[0, 0:3] - z))
+        boosting = float(self.mu[parent_slot, self._boost]) > 0.5
+        sv = cfg.child_velocity_sigma_mps * (10.0 if boosting else 1.0)
+        x[:, 0:3] = z
         P[:, 0:3, :] = 0.0
         P[:, :, 0:3] = 0.0
-        P[:, 0:3, 0:3] = self._Rz[k]  # type: ignore[index]
-        P[:, 3:6, 3:6] += np.eye(3) * cfg.child_velocity_sigma_mps**2
+        P[:, 0:3, 0:3] = np.eye(3) * (off * off + 1e4)
+        P[:, 3:6, 3:6] += np.eye(3) * sv**2
         # a child is coasting: its own thrust states start at zero
         x[:, 6:9] = 0.0
         P[:, 6:9, :] = 0.0
@@ -550,12 +624,28 @@ class Tracker:
         P[:, 9, 9] = cfg.init_k_drag_sigma_m2pkg**2
         mu = np.full(self._m, 0.02 / max(self._m - 1, 1))
         mu[1 - self._boost if self._m == 2 else 0] = 0.98
+        site_r = self.sites.r_ecef_m[self._site[[k]]]  # type: ignore[index]
+        res = imm_update(
+            x[None],
+            P[None],
+            mu[None],
+            z[None],
+            self._Rz[[k]],  # type: ignore[index]
+            self._rr[[k]],
+            self._srr[[k]],
+            site_r,
+            cfg.filter,  # type: ignore[index]
+        )
+        x, P, mu = res.x[0], res.P[0], res.mu[0]
         parent = self.info[parent_slot]
         assert parent is not None
         in_boost = float(self.mu[parent_slot, self._boost]) > 0.5 or (
             t_f - parent.last_boost_s < 10.0
         )
         s = self._add_track(x, P, mu, t_f, parent.track_id, 1, spawned_in_boost=in_boost)
+        if parent.locked:
+            self.info[s].locked = True  # type: ignore[union-attr]
+            self._apply_locks(np.array([s]))
         self._log.append((self.info[s].track_id, k))  # type: ignore[union-attr]
 
     def _initiate(self, k: int, t_f: float) -> None:
@@ -668,12 +758,16 @@ class Tracker:
             np.where(self.hits[alive] >= cfg.mature_updates, cfg.mature_coast_s, cfg.young_coast_s),
             cfg.tentative_coast_s,
         )
+        # a thrusting object unseen for long is lost: its extrapolation runs away fast
+        limit = np.where(
+            self.mu[alive, self._boost] > 0.5, np.minimum(limit, cfg.boost_coast_s), limit
+        )
         dead = coast > limit
         # divergence guard: non-finite states, lost position (σ > 30 km), below ground
         xs, Ps = self.x[alive], self.P[alive]
         bad = ~np.all(np.isfinite(xs), axis=(1, 2)) | ~np.all(np.isfinite(Ps), axis=(1, 2, 3))
         tr = np.einsum("tmii->tm", Ps[:, :, 0:3, 0:3]).max(axis=1)
-        bad |= tr > (30_000.0**2)
+        bad |= tr > (10_000.0**2)
         r2 = np.einsum("tmi,tmi->tm", xs[:, :, 0:3], xs[:, :, 0:3])
         bad |= (r2.min(axis=1) < 6_340_000.0**2) | (r2.max(axis=1) > 12_000_000.0**2)
         v2 = np.einsum("tmi,tmi->tm", xs[:, :, 3:6], xs[:, :, 3:6])
@@ -758,10 +852,14 @@ class Tracker:
     def _products(self, slots: NDArray[np.intp], xc: F64, Pc: F64, mup: F64, t_e: float) -> None:
         from trilink.tracking import products
 
+        for i, s in enumerate(slots.tolist()):
+            if mup[i, self._boost] >= 0.5:  # thrusting: no ballistic impact point yet
+                self.info[s].impact = None  # type: ignore[union-attr]
+                self.info[s].impact_at_s = -math.inf  # type: ignore[union-attr]
         due = [
             i
             for i, s in enumerate(slots.tolist())
-            if mup[i, self._boost] < 0.2
+            if mup[i, self._boost] < 0.5
             and t_e - self.info[s].impact_at_s >= self.cfg.impact_every_s  # type: ignore[union-attr]
         ]
         if due:
