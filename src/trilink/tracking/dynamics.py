@@ -97,7 +97,7 @@ BOOST = MotionModel(
 )
 """Thrusting flight: thrust acceleration a random walk (σ of its change ≈ 2 m/s² in 1 s)."""
 BALLISTIC = MotionModel(
-    name="ballistic", thrust_tau_s=5.0, q_vel_m2ps3=0.05, q_jerk_m2ps5=1e-4, q_kdrag_m4pkg2ps=1e-8
+    name="ballistic", thrust_tau_s=5.0, q_vel_m2ps3=0.5, q_jerk_m2ps5=1e-4, q_kdrag_m4pkg2ps=1e-8
 )
 """Coasting flight: thrust states decay in 5 s; small unmodelled accelerations.
 

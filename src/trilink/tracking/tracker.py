@@ -24,15 +24,14 @@ Tentative tracks are confirmed after ``confirm_hits`` updates within
 ``confirm_window_s``; tracks die after coasting too long (shorter for young tracks,
 which bounds how long clutter can hold a confirmed track).
 
-**Kind** of each confirmed track (:meth:`Tracker.classify`): a thrusting track is the
+**Kind** of each confirmed track (see ``Tracker._classify``): a thrusting track is the
 missile (it carries the warhead); a child born while its parent thrusts is a spent
-stage; after the last burn, within a family, bodies whose mean RCS (SNR·R⁴ compared
-radar by radar) stands ≥ ``stage_rcs_margin_db`` above the smallest are stages, and of
-the rest the one whose motion stays closest to the family's burnout trajectory is the
-warhead (the RV leaves the last stage at ~1 m/s, debris at ~15 m/s), the others
-debris. If the family's original track turns out to sit on the stage body after the
-RV separated, it hands its identity to the RV's track (states swapped), so a
-track's number stays on the warhead.
+stage; after the burns, within a cluster of nearby tracks, bodies whose mean RCS
+(SNR·R⁴ compared radar by radar) stands ``stage_rcs_margin_db`` above the smallest are
+stages, and of the rest the one moving most like the last stage body (the RV leaves it
+at ~1 m/s, debris at ~15 m/s) is the warhead, the others debris; without such evidence
+they are ``unknown``. At a boost-phase separation the track number stays on the
+thrusting stack (states are handed over if the child took the stack).
 """
 
 from __future__ import annotations
@@ -91,6 +90,11 @@ class TrackerConfig:
     init_k_drag_m2pkg: float = 1e-3
     init_k_drag_sigma_m2pkg: float = 3e-3
     child_velocity_sigma_mps: float = 20.0
+    merge_radius_m: float = 3_000.0
+    """Confirmed tracks this close to a track that got a detection share it when they got
+    none (unresolved objects); 0 disables."""
+    cell_sigmas: float = 6.0
+    """A radar's resolution cell taken as this many sensors-table σ (range and angle)."""
     spawn_radius_m: float = 20_000.0
     """An unassigned detection this close to a confirmed track starts its child."""
     spawn_dv_mps: float = 80.0
@@ -100,7 +104,16 @@ class TrackerConfig:
     parent_dv_mps: float = 2_500.0
     confirmed_bonus: float = 4.0
     jpda_clutter_density: float = 1e-12
-    stage_rcs_margin_db: float = 6.0
+    stage_rcs_margin_db: float = 14.0
+    """RCS excess over the smallest body in view that makes a stage: spent stages are
+    > 1 m² (SATCAT rocket bodies are LARGE), debris ~0.02 m², an RV 0.01–0.3 m²
+    (sensors.rcs): 0.3 m² over 0.02 m² is 11.8 dB, 1 m² over 0.02 m² is 17 dB."""
+    rv_dv_scale_mps: float = 5.0
+    rv_excess_db: float = 8.0
+    rv_excess_scale_db: float = 4.0
+    cluster_radius_m: float = 150_000.0
+    warhead_memory_s: float = 20.0
+    freeze_below_m: float = 100_000.0
     impact_every_s: float = 10.0
 
     def __post_init__(self) -> None:
@@ -138,6 +151,8 @@ class _Info:
     kind_confidence: float = 0.0
     root_id: int = -1
     ballistic_since_s: float = math.nan
+    warhead_score: float = 0.0
+    """Smoothed evidence that this post-boost track is the warhead, 0..1."""
     locked: bool = False
     """Coasted long enough after its last burn: ballistic model only from now on."""
 
@@ -406,6 +421,7 @@ class Tracker:
                         self._update(cand[ri], xp[ri], Pp[ri], mup[ri], rows[cj], t_f)
                         assigned_det[cj] = True
                         took[cj] = cand[ri]
+                        self._share_unresolved(cand, xp, Pp, mup, xc, ri, cj, rows, t_f)
                 else:
                     beta = cheap_jpda(g2, cfg.jpda_clutter_density)
                     self._jpda_update(cand, xp, Pp, mup, beta, rows, t_f)
@@ -427,6 +443,75 @@ class Tracker:
             else:
                 self._initiate(int(rows[j]), t_f)
         self._maintain(t_f)
+
+    def _share_unresolved(
+        self,
+        cand: NDArray[np.intp],
+        xp: F64,
+        Pp: F64,
+        mup: F64,
+        xc: F64,
+        ri: NDArray[np.intp],
+        cj: NDArray[np.intp],
+        rows: NDArray[np.intp],
+        t_f: float,
+    ) -> None:
+        """Unresolved objects: a confirmed track that got no detection of this scan, within
+        ``merge_radius_m`` of a track that did, takes that detection too — it may be the
+        merged return of both — with the measurement covariance widened by (s/2)² per
+        axis, s their separation (a merged centroid lies between the objects)."""
+        cfg = self.cfg
+        if cfg.merge_radius_m <= 0.0:
+            return
+        got = np.zeros(cand.size, dtype=bool)
+        got[ri] = True
+        idle = np.flatnonzero(~got & self.confirmed[cand])
+        if idle.size == 0:
+            return
+        delta = xc[idle, None, 0:3] - xc[None, ri, 0:3]  # (I, A, 3)
+        sep = np.linalg.norm(delta, axis=2)
+        # could the two be one radar return? within a resolution cell of this sensor:
+        # ≈ cell_sigmas × the sensors-table σ (σ at threshold = cell / √(2 SNR_T))
+        site_idx = self._site[rows[cj]]  # type: ignore[index]
+        los = self._z[rows[cj]] - self.sites.r_ecef_m[site_idx]  # type: ignore[index]
+        rng_m = np.linalg.norm(los, axis=1)
+        u = los / rng_m[:, None]
+        along = np.abs(np.einsum("iak,ak->ia", delta, u))
+        cross = np.sqrt(np.maximum(sep**2 - along**2, 0.0))
+        cell_r = cfg.cell_sigmas * self.sites.sigma_range_m[site_idx]
+        cell_x = (
+            cfg.cell_sigmas
+            * rng_m
+            * np.maximum(self.sites.sigma_az_rad[site_idx], self.sites.sigma_el_rad[site_idx])
+        )
+        near = (sep <= cfg.merge_radius_m) & (along <= cell_r[None]) & (cross <= cell_x[None])
+        if not near.any():
+            return
+        which = np.where(near, sep, np.inf).argmin(axis=1)
+        has = near.any(axis=1)
+        i_sel = idle[has]
+        a_sel = which[has]
+        det_rows = rows[cj[a_sel]]
+        s_sel = sep[has, a_sel]
+        Rz = self._Rz[det_rows] + (0.25 * s_sel**2 + 1.0)[:, None, None] * np.eye(3)  # type: ignore[index]
+        z = self._z[det_rows]  # type: ignore[index]
+        Pr = np.einsum("tm,tmij->tij", mup[i_sel], Pp[i_sel, :, 0:3, 0:3])
+        nu = z - xc[i_sel, 0:3]
+        d2 = np.einsum("ti,tij,tj->t", nu, np.linalg.inv(Pr + Rz), nu)
+        ok = d2 <= self._gate3
+        if not ok.any():
+            return
+        i_sel, det_rows, Rz, z = i_sel[ok], det_rows[ok], Rz[ok], z[ok]
+        site_r = self.sites.r_ecef_m[self._site[det_rows]]  # type: ignore[index]
+        nan = np.full(i_sel.size, np.nan)
+        res = imm_update(xp[i_sel], Pp[i_sel], mup[i_sel], z, Rz, nan, nan, site_r, self.cfg.filter)
+        slots = cand[i_sel]
+        self.x[slots], self.P[slots], self.mu[slots] = res.x, res.P, res.mu
+        self.t[slots] = t_f
+        self.last_s[slots] = t_f
+        self._apply_locks(slots)
+        for s_, k in zip(slots.tolist(), det_rows.tolist(), strict=True):
+            self._log.append((self.info[s_].track_id, k))  # type: ignore[union-attr]
 
     def _pregate(self, alive: NDArray[np.intp], t_f: float, z: F64, Rz: F64) -> NDArray[np.intp]:
         """Tracks whose crude extrapolation comes near any detection of the frame."""
@@ -936,69 +1021,120 @@ class Tracker:
                 self.alive[young] = False
 
     def _classify(self, slots: NDArray[np.intp], xc: F64, mup: F64, t_e: float) -> None:
-        """Kind and confidence of each emitted track (module docstring)."""
+        """Kind and confidence of each emitted track (module docstring).
+
+        Boost phase: a thrusting track is the missile (it carries the warhead); a track
+        born off a thrusting parent is a spent stage. After the burns, tracks within
+        ``cluster_radius_m`` of one another form a cluster: members whose mean RCS
+        (radar by radar) stands ``stage_rcs_margin_db`` above the cluster's smallest are
+        stages; of the rest, the one moving most like the last stage body (the RV leaves
+        it at ~1 m/s, debris at ~15 m/s) — or, with no stage in view, like the family's
+        burnout trajectory — is the warhead. That choice is smoothed over
+        ``warhead_memory_s`` and frozen below ``freeze_below_m``, where drag separates
+        all velocities; the others are debris. With no evidence (no stage body and no
+        burnout reference in view) the non-stage members are ``unknown``.
+        """
         cfg = self.cfg
-        fam: dict[int, list[int]] = {}
+        from trilink.tracking.dynamics import height_m
+
+        h = height_m(xc[:, 0:3])
+        post: list[int] = []
         for i, s in enumerate(slots.tolist()):
-            fam.setdefault(self.info[s].root_id, []).append(i)  # type: ignore[union-attr]
-        for members in fam.values():
-            post: list[int] = []
-            for i in members:
-                inf = self.info[slots[i]]
-                assert inf is not None
-                pb = float(mup[i, self._boost])
-                if pb > 0.5 and inf.parent_id < 0:
-                    inf.kind, inf.kind_confidence = "warhead", pb
-                elif inf.spawned_in_boost:
-                    inf.kind, inf.kind_confidence = "stage", 0.9
-                else:
-                    post.append(i)
-            if not post:
-                continue
-            # relative RCS, compared radar by radar against the family's smallest
-            means = [
-                {k: v[0] / v[1] for k, v in self.info[slots[i]].rcs.items() if v[1] >= 3}  # type: ignore[union-attr]
-                for i in post
-            ]
-            excess = np.zeros(len(post))
-            for a in range(len(post)):
-                diffs = []
-                for b in range(len(post)):
-                    common = set(means[a]) & set(means[b])
-                    if a != b and common:
-                        diffs.append(np.mean([means[a][k] - means[b][k] for k in common]))
-                excess[a] = max(diffs) if diffs else 0.0
-            is_stage = excess >= cfg.stage_rcs_margin_db
-            # distance in velocity from the family's burnout trajectory
-            root = next(
-                (self.info[slots[i]] for i in members if self.info[slots[i]].parent_id < 0),
-                None,  # type: ignore[union-attr]
+            inf = self.info[s]
+            assert inf is not None
+            pb = float(mup[i, self._boost])
+            climbing = float(xc[i, 3:6] @ xc[i, 0:3]) > 0.0
+            young_launch = (
+                inf.parent_id < 0 and inf.created_s > t_e - 60.0 and h[i] < 150e3 and climbing
             )
-            dv = np.zeros(len(post))
-            if root is not None and root.burnout_x is not None:
-                ref = propagate(root.burnout_x[None], t_e - root.burnout_s, BALLISTIC)
-                dv = np.linalg.norm(xc[post, 3:6] - ref[0, 3:6], axis=1)
-            small = np.flatnonzero(~is_stage)
-            wh = int(small[np.argmin(dv[small])]) if small.size else -1
-            for n_, i in enumerate(post):
-                inf = self.info[slots[i]]
-                if is_stage[n_]:
-                    inf.kind = "stage"  # type: ignore[union-attr]
-                    inf.kind_confidence = float(min(0.99, 0.5 + excess[n_] / 20.0))  # type: ignore[union-attr]
-                elif n_ == wh:
-                    others = np.delete(dv[small], np.flatnonzero(small == n_))
-                    margin = float(np.min(others) - dv[n_]) if others.size else 10.0
-                    inf.kind = "warhead"  # type: ignore[union-attr]
-                    inf.kind_confidence = float(1.0 / (1.0 + math.exp(-margin / 3.0)))  # type: ignore[union-attr]
+            if not inf.spawned_in_boost and (
+                pb > 0.5 or t_e - inf.last_boost_s < 30.0 or young_launch
+            ):
+                # thrusting, or between two burns: the missile itself
+                inf.kind, inf.kind_confidence = "warhead", max(pb, 0.8)
+                inf.warhead_score = 1.0
+            elif inf.spawned_in_boost:
+                inf.kind, inf.kind_confidence = "stage", 0.9
+            else:
+                post.append(i)
+        if not post:
+            return
+        pidx = np.array(post)
+        d = np.linalg.norm(xc[pidx, None, 0:3] - xc[None, pidx, 0:3], axis=2)
+        label = -np.ones(pidx.size, dtype=int)
+        for start in range(pidx.size):
+            if label[start] >= 0:
+                continue
+            stack = [start]
+            label[start] = start
+            while stack:
+                u = stack.pop()
+                for v in np.flatnonzero((d[u] <= cfg.cluster_radius_m) & (label < 0)).tolist():
+                    label[v] = start
+                    stack.append(v)
+        for lab in np.unique(label).tolist():
+            members = [post[j] for j in np.flatnonzero(label == lab).tolist()]
+            infos = [self.info[slots[i]] for i in members]
+            means = [{k: v[0] / v[1] for k, v in f.rcs.items() if v[1] >= 5} for f in infos]  # type: ignore[union-attr]
+            excess = np.zeros(len(members))
+            for a_ in range(len(members)):
+                diffs = [
+                    np.mean([means[a_][k] - means[b_][k] for k in set(means[a_]) & set(means[b_])])
+                    for b_ in range(len(members))
+                    if b_ != a_ and set(means[a_]) & set(means[b_])
+                ]
+                excess[a_] = max(diffs) if diffs else 0.0
+            is_stage = excess >= cfg.stage_rcs_margin_db
+            cand = np.flatnonzero(~is_stage)
+            if cand.size == 0:
+                for n_, f in enumerate(infos):
+                    f.kind, f.kind_confidence = "stage", float(min(0.99, 0.5 + excess[n_] / 20))  # type: ignore[union-attr]
+                continue
+            v = xc[members, 3:6]
+            high = bool(np.min(h[members]) > cfg.freeze_below_m)
+            if high:
+                stages = np.flatnonzero(is_stage)
+                if stages.size:
+                    dv = np.min(
+                        np.linalg.norm(v[cand, None, :] - v[None, stages, :], axis=2), axis=1
+                    )
                 else:
-                    inf.kind = "debris"  # type: ignore[union-attr]
-                    inf.kind_confidence = float(min(0.99, 0.5 + dv[n_] / 40.0))  # type: ignore[union-attr]
-            # keep the family's original number on the warhead
-            if root is not None and wh >= 0:
-                wslot = int(slots[post[wh]])
-                rslot = next(int(slots[i]) for i in members if self.info[slots[i]] is root)
-                if wslot != rslot and root.kind == "stage" and t_e - root.burnout_s > 0:
-                    self._swap(rslot, wslot)
+                    roots = [f for f in infos if f.burnout_x is not None]  # type: ignore[union-attr]
+                    if roots:
+                        r0 = roots[0]
+                        ref = propagate(r0.burnout_x[None], t_e - r0.burnout_s, BALLISTIC)  # type: ignore[union-attr,index]
+                        dv = np.linalg.norm(v[cand] - ref[0, 3:6], axis=1)
+                    else:
+                        dv = np.zeros(cand.size)
+                # evidence of being the RV: it moves with the stage body (1 m/s vs debris'
+                # 15 m/s) and returns more than the fragments (RV 0.01-0.3 m², debris
+                # 0.02 m²: ≈ rv_excess_db above the smallest body in view)
+                score = (
+                    -((dv / cfg.rv_dv_scale_mps) ** 2)
+                    - ((excess[cand] - cfg.rv_excess_db) / cfg.rv_excess_scale_db) ** 2
+                )
+                informative = np.ptp(dv) > 0.0 or np.ptp(excess[cand]) > 0.0 or cand.size == 1
+                pick = int(cand[np.argmax(score)]) if informative else -1
+                dt = t_e - getattr(self, "_last_classify_s", t_e - 1.0)
+                alpha = 1.0 - math.exp(-max(dt, 0.0) / cfg.warhead_memory_s)
+                for n_ in cand.tolist():
+                    f = infos[n_]
+                    target = 1.0 if n_ == pick else 0.0
+                    f.warhead_score += alpha * (target - f.warhead_score)  # type: ignore[union-attr]
+            scores = np.array([infos[n_].warhead_score for n_ in cand.tolist()])  # type: ignore[union-attr]
+            best = int(cand[np.argmax(scores)]) if scores.max() > 0.3 else -1
+            for n_, f in enumerate(infos):
+                if is_stage[n_]:
+                    f.kind, f.kind_confidence = "stage", float(min(0.99, 0.5 + excess[n_] / 20))  # type: ignore[union-attr]
+                elif n_ == best:
+                    f.kind, f.kind_confidence = "warhead", float(f.warhead_score)  # type: ignore[union-attr]
+                elif best >= 0:
+                    f.kind, f.kind_confidence = "debris", float(1.0 - f.warhead_score)  # type: ignore[union-attr]
+                else:
+                    # no evidence which one is the warhead: say so (a warning system must
+                    # treat "unknown" as a possible warhead, never as debris)
+                    f.kind, f.kind_confidence = "unknown", 0.0  # type: ignore[union-attr]
+        self._last_classify_s = t_e
 
     def _swap(self, a: int, b: int) -> None:
         """Exchange the filter states (and measurement history) of two tracks."""
@@ -1012,6 +1148,7 @@ class Tracker:
         ia.impact, ib.impact = ib.impact, ia.impact
         ia.impact_at_s = ib.impact_at_s = -math.inf
         ia.last_boost_s, ib.last_boost_s = ib.last_boost_s, ia.last_boost_s
+        ia.warhead_score, ib.warhead_score = ib.warhead_score, ia.warhead_score
 
 
 def _rows_to_columns(rows: Sequence[dict[str, object]]) -> dict[str, NDArray]:
