@@ -283,6 +283,49 @@ def propagate(
     """States ``x`` (N, 10) moved by ``dt_s`` (scalar or (N,), may be negative).
 
     ``model`` is one model for all rows or per-row 1/τ values (N,) (several models
+    propagated in one call). RK4 in equal sub-steps of at most ``max_step_s`` (and at
+    most τ), Φ to second order per sub-step (module docstring). Runs the compiled
+    kernel of :mod:`trilink.tracking._kernels`; :func:`propagate_reference` is the
+    same in numpy. Returns the new states, and with ``with_stm`` also Φ (N, 10, 10).
+    """
+    from trilink.tracking import _kernels
+
+    xa = np.ascontiguousarray(x, dtype=float)
+    n = xa.shape[0]
+    dt = np.ascontiguousarray(np.broadcast_to(np.asarray(dt_s, dtype=float), (n,)))
+    if isinstance(model, MotionModel):
+        inv = np.full(n, inverse_tau(model))
+    else:
+        inv = np.ascontiguousarray(np.broadcast_to(np.asarray(model, dtype=float), (n,)))
+    top = float(np.max(inv, initial=0.0))
+    if top > 0.0:
+        max_step_s = min(max_step_s, 1.0 / top)
+    xo, phi = _kernels.propagate_rows(
+        xa,
+        dt,
+        inv,
+        float(max_step_s),
+        bool(with_stm),
+        _TABLE_LOG_RHO,
+        _TABLE_STEP_M,
+        _DRAG_CEILING_M,
+    )
+    return (xo, phi) if with_stm else xo
+
+
+def propagate_reference(
+    x: F64,
+    dt_s: F64 | float,
+    model: MotionModel | F64,
+    *,
+    max_step_s: float = 2.0,
+    with_stm: bool = False,
+) -> F64 | tuple[F64, F64]:
+    """The numpy reference of :func:`propagate` (same algorithm, no compiled kernel).
+
+    States ``x`` (N, 10) moved by ``dt_s`` (scalar or (N,), may be negative).
+
+    ``model`` is one model for all rows or per-row 1/τ values (N,) (several models
     propagated in one call). Returns the new states, and with ``with_stm`` also Φ (N, 10, 10).
     """
     x = np.array(x, dtype=float, copy=True)

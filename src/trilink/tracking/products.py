@@ -63,10 +63,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import least_squares
 
-from trilink.geo.constants import WGS84_A_M, WGS84_B_M, WGS84_E2
+from trilink.geo.constants import WGS84_A_M, WGS84_E2
 from trilink.geo.frames import ecef_to_geodetic, enu_rotation, geodetic_to_ecef
 from trilink.tracking import dynamics
-from trilink.tracking.dynamics import BALLISTIC, N_STATE, height_m
+from trilink.tracking.dynamics import BALLISTIC, N_STATE
 
 F64 = NDArray[np.float64]
 
@@ -225,76 +225,32 @@ def _check_tracks(x: ArrayLike, t_s: ArrayLike) -> tuple[F64, F64]:
 # ----------------------------------------------------------------------------------
 
 
-def _height_rate_mps(r: F64, v: F64) -> F64:
-    """d/dt of :func:`dynamics.height_m` (height along the geocentric radius), (N,)."""
-    rn2 = np.einsum("ij,ij->i", r, r)
-    rn = np.sqrt(rn2)
-    rdot = np.einsum("ij,ij->i", r, v) / rn
-    z = r[:, 2]
-    s2 = z * z / rn2
-    s2dot = 2.0 * z * v[:, 2] / rn2 - 2.0 * z * z * rdot / (rn2 * rn)
-    den = WGS84_B_M**2 * (1.0 - s2) + WGS84_A_M**2 * s2
-    dre_ds2 = -0.5 * WGS84_A_M * WGS84_B_M * (WGS84_A_M**2 - WGS84_B_M**2) * den**-1.5
-    return rdot - dre_ds2 * s2dot
-
-
-def _rk4(x: F64, h: F64) -> F64:
-    hh = h[:, None]
-    k1 = dynamics.derivative(x, BALLISTIC)
-    k2 = dynamics.derivative(x + 0.5 * hh * k1, BALLISTIC)
-    k3 = dynamics.derivative(x + 0.5 * hh * k2, BALLISTIC)
-    k4 = dynamics.derivative(x + hh * k3, BALLISTIC)
-    return x + (hh / 6.0) * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
-
-
 def _fly_to_ground(x: F64, max_flight_s: float) -> tuple[F64, F64, NDArray[np.bool_]]:
-    """Fly ballistic states (M, 10) to height 0: (r_impact (M, 3), flight time (M,), ok)."""
-    x = x.copy()
-    m = x.shape[0]
-    elapsed = np.zeros(m)
-    active = np.ones(m, dtype=bool)
-    ok = np.zeros(m, dtype=bool)
-    for _ in range(_MAX_STEPS):
-        idx = np.flatnonzero(active)
-        if idx.size == 0:
-            break
-        xa = x[idx]
-        r, v = xa[:, 0:3], xa[:, 3:6]
-        hgt = height_m(r)
-        hdot = _height_rate_mps(r, v)
-        # A point below the ground that climbs (a track at lift-off) flies on.
-        landed = (np.abs(hgt) < HEIGHT_TOL_M) & (hdot <= 0.0)
-        lost = elapsed[idx] > max_flight_s
-        ok[idx[landed]] = True
-        done = landed | lost
-        active[idx[done]] = False
-        keep = ~done
-        if not keep.any():
-            break
-        idx, xa, hgt, hdot = idx[keep], xa[keep], hgt[keep], hdot[keep]
-        speed = np.linalg.norm(xa[:, 3:6], axis=1)
-        descending = hdot < 0.0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            to_ground = np.where(descending, -hgt / hdot, np.inf)
-            to_approach = np.where(descending, (hgt - _APPROACH_M) / -hdot, np.inf)
-            lam = (
-                _RHO0_KGPM3
-                * np.exp(-np.maximum(hgt, 0.0) / _SCALE_HEIGHT_M)
-                * np.maximum(xa[:, 9], 0.0)
-                * speed
-            )
-            stiff = np.where(lam > 0.0, 1.0 / lam, np.inf)
-        high = hgt > DRAG_REGION_M
-        h = np.where(
-            high,
-            np.clip(to_approach, SMALL_STEP_S, BIG_STEP_S),
-            np.minimum(SMALL_STEP_S, stiff),
-        )
-        # Newton on the height once the ground is within a step (negative: back up).
-        h = np.where(descending & (to_ground < h), to_ground, h)
-        x[idx] = _rk4(xa, h)
-        elapsed[idx] += h
-    return x[:, 0:3], elapsed, ok  # points still active after _MAX_STEPS are not ok
+    """Fly ballistic states (M, 10) to height 0: (r_impact (M, 3), flight time (M,), ok).
+
+    Step rule: up to ``BIG_STEP_S`` (aimed at ``_APPROACH_M`` above the drag region)
+    while above ``DRAG_REGION_M``; at most ``SMALL_STEP_S`` and the drag time constant
+    below; a last step (Newton on the height, backing up after an overshoot) lands
+    within ``HEIGHT_TOL_M``. Runs the compiled loop of :mod:`trilink.tracking._kernels`.
+    """
+    from trilink.tracking import _kernels
+
+    return _kernels.fly_to_ground(
+        np.ascontiguousarray(x, dtype=float),
+        float(max_flight_s),
+        dynamics.inverse_tau(BALLISTIC),
+        dynamics._TABLE_LOG_RHO,
+        dynamics._TABLE_STEP_M,
+        dynamics._DRAG_CEILING_M,
+        float(DRAG_REGION_M),
+        float(_APPROACH_M),
+        float(BIG_STEP_S),
+        float(SMALL_STEP_S),
+        float(HEIGHT_TOL_M),
+        float(_RHO0_KGPM3),
+        float(_SCALE_HEIGHT_M),
+        int(_MAX_STEPS),
+    )
 
 
 def _sigma_points(x7: F64, P7: F64) -> tuple[F64, F64, F64]:

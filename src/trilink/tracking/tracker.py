@@ -1075,15 +1075,7 @@ class Tracker:
         for lab in np.unique(label).tolist():
             members = [post[j] for j in np.flatnonzero(label == lab).tolist()]
             infos = [self.info[slots[i]] for i in members]
-            means = [{k: v[0] / v[1] for k, v in f.rcs.items() if v[1] >= 5} for f in infos]  # type: ignore[union-attr]
-            excess = np.zeros(len(members))
-            for a_ in range(len(members)):
-                diffs = [
-                    np.mean([means[a_][k] - means[b_][k] for k in set(means[a_]) & set(means[b_])])
-                    for b_ in range(len(members))
-                    if b_ != a_ and set(means[a_]) & set(means[b_])
-                ]
-                excess[a_] = max(diffs) if diffs else 0.0
+            excess = _rcs_excess([f.rcs for f in infos])  # type: ignore[union-attr]
             is_stage = excess >= cfg.stage_rcs_margin_db
             cand = np.flatnonzero(~is_stage)
             if cand.size == 0:
@@ -1149,6 +1141,29 @@ class Tracker:
         ia.impact_at_s = ib.impact_at_s = -math.inf
         ia.last_boost_s, ib.last_boost_s = ib.last_boost_s, ia.last_boost_s
         ia.warhead_score, ib.warhead_score = ib.warhead_score, ia.warhead_score
+
+
+def _rcs_excess(rcs: list[dict[str, list[float]]], min_samples: int = 5) -> F64:
+    """Each body's mean relative RCS above the smallest body's, dB: for every pair the
+    mean difference over the radars that measured both (≥ ``min_samples`` each), then
+    the largest over the others (0 with no common radar)."""
+    keys = sorted({k for d in rcs for k, v in d.items() if v[1] >= min_samples})
+    n = len(rcs)
+    if not keys or n < 2:
+        return np.zeros(n)
+    M = np.full((n, len(keys)), np.nan)
+    for i, d in enumerate(rcs):
+        for j, k in enumerate(keys):
+            v = d.get(k)
+            if v is not None and v[1] >= min_samples:
+                M[i, j] = v[0] / v[1]
+    D = M[:, None, :] - M[None, :, :]
+    ok = np.isfinite(D)
+    cnt = ok.sum(axis=2)
+    mean = np.where(cnt > 0, np.where(ok, D, 0.0).sum(axis=2) / np.maximum(cnt, 1), -np.inf)
+    np.fill_diagonal(mean, -np.inf)
+    best = mean.max(axis=1)
+    return np.where(np.isfinite(best), best, 0.0)
 
 
 def _rows_to_columns(rows: Sequence[dict[str, object]]) -> dict[str, NDArray]:
