@@ -418,7 +418,10 @@ class Tracker:
                     bonus = np.where(self.confirmed[cand], cfg.confirmed_bonus, 0.0)
                     ri, cj = gnn(g2, bonus)
                     if ri.size:
-                        self._update(cand[ri], xp[ri], Pp[ri], mup[ri], rows[cj], t_f)
+                        extra = self._merge_variance(cand, xc, ri, rows[cj])
+                        self._update(
+                            cand[ri], xp[ri], Pp[ri], mup[ri], rows[cj], t_f, extra_var=extra
+                        )
                         assigned_det[cj] = True
                         took[cj] = cand[ri]
                         self._share_unresolved(cand, xp, Pp, mup, xc, ri, cj, rows, t_f)
@@ -443,6 +446,39 @@ class Tracker:
             else:
                 self._initiate(int(rows[j]), t_f)
         self._maintain(t_f)
+
+    def _merge_variance(
+        self, cand: NDArray[np.intp], xc: F64, ri: NDArray[np.intp], det_rows: NDArray[np.intp]
+    ) -> F64:
+        """Extra variance per axis, m², for detections that may be the merged return of
+        their track's object and another tracked object inside the same resolution cell
+        (s²/4 for the nearest such neighbour at separation s; 0 if none)."""
+        cfg = self.cfg
+        out = np.zeros(ri.size)
+        conf = np.flatnonzero(self.confirmed[cand])
+        if conf.size < 2 or cfg.merge_radius_m <= 0.0:
+            return out
+        delta = xc[ri, None, 0:3] - xc[None, conf, 0:3]  # (A, C, 3)
+        sep = np.linalg.norm(delta, axis=2)
+        site_idx = self._site[det_rows]  # type: ignore[index]
+        los = self._z[det_rows] - self.sites.r_ecef_m[site_idx]  # type: ignore[index]
+        rng_m = np.linalg.norm(los, axis=1)
+        u = los / rng_m[:, None]
+        along = np.abs(np.einsum("ack,ak->ac", delta, u))
+        cross = np.sqrt(np.maximum(sep**2 - along**2, 0.0))
+        cell_r = cfg.cell_sigmas * self.sites.sigma_range_m[site_idx]
+        cell_x = cfg.cell_sigmas * rng_m * np.maximum(
+            self.sites.sigma_az_rad[site_idx], self.sites.sigma_el_rad[site_idx]
+        )
+        near = (
+            (sep > 0.0)
+            & (sep <= cfg.merge_radius_m)
+            & (along <= cell_r[:, None])
+            & (cross <= cell_x[:, None])
+        )
+        near &= cand[conf][None, :] != cand[ri][:, None]
+        smin = np.where(near, sep, np.inf).min(axis=1)
+        return np.where(np.isfinite(smin), 0.25 * smin**2, 0.0)
 
     def _share_unresolved(
         self,
@@ -537,15 +573,21 @@ class Tracker:
         mup: F64,
         det_rows: NDArray[np.intp],
         t_f: float,
+        extra_var: F64 | None = None,
     ) -> None:
         site_r = self.sites.r_ecef_m[self._site[det_rows]]  # type: ignore[index]
+        Rz = self._Rz[det_rows]  # type: ignore[index]
+        rr = self._rr[det_rows]
+        if extra_var is not None and np.any(extra_var > 0.0):
+            Rz = Rz + extra_var[:, None, None] * np.eye(3)
+            rr = np.where(extra_var > 0.0, np.nan, rr)  # a merged return's Doppler is mixed
         res = imm_update(
             xp,
             Pp,
             mup,
             self._z[det_rows],  # type: ignore[index]
-            self._Rz[det_rows],  # type: ignore[index]
-            self._rr[det_rows],
+            Rz,
+            rr,
             self._srr[det_rows],  # type: ignore[index]
             site_r,
             self.cfg.filter,
@@ -994,31 +1036,39 @@ class Tracker:
                 mup[[pos[ps], pos[s]]] = mup[[pos[s], pos[ps]]]
 
     def _deduplicate(self, slots: NDArray[np.intp], xc: F64, Pc: F64) -> None:
-        """Two confirmed tracks statistically on one object for 3 epochs: the younger dies."""
+        """Two confirmed tracks statistically on one object for 3 epochs: the younger dies.
+
+        "On one object": position and velocity within χ²(6) at 99 % of each other under
+        their summed covariances (only pairs closer than 5 km are tested).
+        """
         n = slots.size
         if n < 2:
+            self._dup = {}
             return
-        d = xc[:, None, :6] - xc[None, :, :6]
-        S = Pc[:, None, :6, :6] + Pc[None, :, :6, :6]
         iu, ju = np.triu_indices(n, 1)
+        close = np.einsum("ki,ki->k", xc[iu, 0:3] - xc[ju, 0:3], xc[iu, 0:3] - xc[ju, 0:3])
+        keep = close < 5_000.0**2
+        iu, ju = iu[keep], ju[keep]
+        if iu.size == 0:
+            self._dup = {}
+            return
+        d = xc[iu, :6] - xc[ju, :6]
+        S = Pc[iu, :6, :6] + Pc[ju, :6, :6]
         try:
-            sol = np.linalg.solve(S[iu, ju], d[iu, ju][..., None])[..., 0]
+            sol = np.linalg.solve(S, d[..., None])[..., 0]
         except np.linalg.LinAlgError:
             return
-        d2 = np.einsum("ki,ki->k", d[iu, ju], sol)
-        same = d2 < 16.8  # χ²(6) at 99 %
-        seen = set()
-        for a, b, hit in zip(iu.tolist(), ju.tolist(), same.tolist(), strict=True):
+        same = np.einsum("ki,ki->k", d, sol) < 16.8  # χ²(6) at 99 %
+        counts: dict[tuple[int, int], int] = {}
+        for a, b in zip(iu[same].tolist(), ju[same].tolist(), strict=True):
             ia, ib = self.info[slots[a]], self.info[slots[b]]
-            key = (min(ia.track_id, ib.track_id), max(ia.track_id, ib.track_id))  # type: ignore[union-attr]
-            if not hit:
-                self._dup.pop(key, None)
-                continue
-            self._dup[key] = self._dup.get(key, 0) + 1
-            seen.add(key)
-            if self._dup[key] >= 3:
-                young = slots[b] if ib.created_s >= ia.created_s else slots[a]  # type: ignore[union-attr]
+            assert ia is not None and ib is not None
+            key = (min(ia.track_id, ib.track_id), max(ia.track_id, ib.track_id))
+            counts[key] = self._dup.get(key, 0) + 1
+            if counts[key] >= 3:
+                young = slots[b] if ib.created_s >= ia.created_s else slots[a]
                 self.alive[young] = False
+        self._dup = counts
 
     def _classify(self, slots: NDArray[np.intp], xc: F64, mup: F64, t_e: float) -> None:
         """Kind and confidence of each emitted track (module docstring).
