@@ -93,6 +93,10 @@ class TrackerConfig:
     merge_radius_m: float = 3_000.0
     """Confirmed tracks this close to a track that got a detection share it when they got
     none (unresolved objects); 0 disables."""
+    merge_variance: bool = False
+    """Widen a detection's covariance by (s/2)² when another tracked object lies in its
+    resolution cell at separation s. Off by default: on the seed scenario it raised the
+    Korean node's impact-ellipse coverage but lowered warhead-track purity (README)."""
     cell_sigmas: float = 6.0
     """A radar's resolution cell taken as this many sensors-table σ (range and angle)."""
     spawn_radius_m: float = 20_000.0
@@ -418,7 +422,11 @@ class Tracker:
                     bonus = np.where(self.confirmed[cand], cfg.confirmed_bonus, 0.0)
                     ri, cj = gnn(g2, bonus)
                     if ri.size:
-                        extra = self._merge_variance(cand, xc, ri, rows[cj])
+                        extra = (
+                            self._merge_variance(cand, xc, ri, rows[cj])
+                            if cfg.merge_variance
+                            else None
+                        )
                         self._update(
                             cand[ri], xp[ri], Pp[ri], mup[ri], rows[cj], t_f, extra_var=extra
                         )
