@@ -80,7 +80,7 @@ class TrackerConfig:
     tentative_coast_s: float = 12.0
     young_coast_s: float = 9.0
     mature_updates: int = 20
-    mature_coast_s: float = 40.0
+    mature_coast_s: float = 20.0
     lock_ballistic_after_s: float = 30.0
     """A track coasting (boost probability < 0.1) this long is locked to the ballistic
     model: the threats of the catalogue do not re-ignite after a coast this long."""
