@@ -341,8 +341,8 @@ def _print_tracks(nation: str, cols: dict) -> None:
     for tid in uniq.tolist():
         rows = np.flatnonzero(tids == tid)
         last = rows[-1]
-        if len(rows) < 10:
-            continue  # short-lived tracks (clutter, debris fragments) stay in the file
+        if len(rows) < 10 or str(cols["kind"][last]) == "debris":
+            continue  # short-lived tracks and debris fragments stay in the file
         imp = ""
         at = ""
         ell = ""
@@ -368,7 +368,9 @@ def _print_tracks(nation: str, cols: dict) -> None:
         )
         shown += 1
     console.print(t)
-    console.print(f"{nation}: {uniq.size} confirmed tracks, {shown} lasting ≥ 10 epochs shown")
+    console.print(
+        f"{nation}: {uniq.size} confirmed tracks; {shown} shown (not debris, ≥ 10 epochs)"
+    )
 
 
 def _print_first_detections(result: object) -> None:
