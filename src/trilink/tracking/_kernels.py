@@ -362,3 +362,254 @@ def propagate_rows(
                 phi[i] = tmp
         x = rk4_rows(x, h, inv_tau, table, step, ceiling)
     return x, phi
+
+
+@njit(cache=True, fastmath=False)
+def _process_noise_into(dt: float, qv: float, qj: float, qk: float, Q: np.ndarray) -> None:
+    """Q (10, 10) of :func:`trilink.tracking.dynamics.process_noise` for one step."""
+    d = abs(dt)
+    t2, t3, t4, t5 = d * d, d**3, d**4, d**5
+    for a in range(10):
+        for b in range(10):
+            Q[a, b] = 0.0
+    vals = (
+        (0, 0, qv * t3 / 3.0 + qj * t5 / 20.0),
+        (0, 1, qv * t2 / 2.0 + qj * t4 / 8.0),
+        (1, 1, qv * d + qj * t3 / 3.0),
+        (0, 2, qj * t3 / 6.0),
+        (1, 2, qj * t2 / 2.0),
+        (2, 2, qj * d),
+    )
+    for axis in range(3):
+        for blk in vals:
+            a = 3 * blk[0] + axis
+            b = 3 * blk[1] + axis
+            Q[a, b] = blk[2]
+            Q[b, a] = blk[2]
+    Q[9, 9] = qk * d
+
+
+@njit(cache=True, fastmath=False)
+def imm_predict_ekf(
+    x: np.ndarray,
+    P: np.ndarray,
+    mu: np.ndarray,
+    dt: np.ndarray,
+    Pi: np.ndarray,
+    inv_tau: np.ndarray,
+    qv: np.ndarray,
+    qj: np.ndarray,
+    qk: np.ndarray,
+    max_step_s: float,
+    table: np.ndarray,
+    step: float,
+    ceiling: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """IMM mixing and per-model EKF prediction of T tracks (the numpy path of
+    :func:`trilink.tracking.filters.imm_predict` with ``kind="ekf"``)."""
+    t, m, n = x.shape
+    xo = np.empty_like(x)
+    Po = np.empty_like(P)
+    c = np.zeros((t, m))
+    row = np.empty((1, n))
+    dtr = np.empty(1)
+    tau = np.empty(1)
+    Q = np.empty((n, n))
+    tmp = np.empty((n, n))
+    for i in range(t):
+        for j in range(m):
+            s = 0.0
+            for k in range(m):
+                s += Pi[i, k, j] * mu[i, k]
+            c[i, j] = s
+        for j in range(m):
+            cj = max(c[i, j], 1e-300)
+            # mixed mean
+            for a in range(n):
+                s = 0.0
+                for k in range(m):
+                    s += Pi[i, k, j] * mu[i, k] / cj * x[i, k, a]
+                row[0, a] = s
+            # mixed covariance
+            for a in range(n):
+                for b in range(n):
+                    s = 0.0
+                    for k in range(m):
+                        w = Pi[i, k, j] * mu[i, k] / cj
+                        s += w * (
+                            P[i, k, a, b]
+                            + (x[i, k, a] - row[0, a]) * (x[i, k, b] - row[0, b])
+                        )
+                    tmp[a, b] = s
+            dtr[0] = dt[i]
+            tau[0] = inv_tau[j]
+            ms = max_step_s
+            if inv_tau[j] > 0.0:
+                ms = min(ms, 1.0 / inv_tau[j])
+            xp, phi = propagate_rows(row, dtr, tau, ms, True, table, step, ceiling)
+            _process_noise_into(dt[i], qv[j], qj[j], qk[j], Q)
+            F = phi[0]
+            FP = np.empty((n, n))
+            for a in range(n):
+                for b in range(n):
+                    s = 0.0
+                    for k in range(n):
+                        s += F[a, k] * tmp[k, b]
+                    FP[a, b] = s
+            for a in range(n):
+                for b in range(n):
+                    s = 0.0
+                    for k in range(n):
+                        s += FP[a, k] * F[b, k]
+                    Po[i, j, a, b] = s + Q[a, b]
+            for a in range(n):
+                for b in range(a + 1, n):
+                    v = 0.5 * (Po[i, j, a, b] + Po[i, j, b, a])
+                    Po[i, j, a, b] = v
+                    Po[i, j, b, a] = v
+                xo[i, j, a] = xp[0, a]
+            if xo[i, j, 9] < 0.0:
+                xo[i, j, 9] = 0.0
+    return xo, Po, c
+
+
+@njit(cache=True, fastmath=False)
+def imm_update_kernel(
+    x: np.ndarray,
+    P: np.ndarray,
+    mu: np.ndarray,
+    z: np.ndarray,
+    Rz: np.ndarray,
+    rr: np.ndarray,
+    srr: np.ndarray,
+    site: np.ndarray,
+    min_probability: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The per-model Kalman update with a converted position (Joseph form) and, where
+    ``rr`` is finite, a scalar range-rate EKF update; then the model probabilities.
+    The numpy path of :func:`trilink.tracking.filters.imm_update`."""
+    t, m, n = x.shape
+    xo = x.copy()
+    Po = P.copy()
+    mu_new = np.empty((t, m))
+    ll = np.empty(t)
+    log2pi = math.log(2.0 * math.pi)
+    S = np.empty((3, 3))
+    Si = np.empty((3, 3))
+    K = np.empty((n, 3))
+    IKH = np.empty((n, n))
+    A = np.empty((n, n))
+    B = np.empty((n, n))
+    G = np.empty(n)
+    H = np.empty(n)
+    for i in range(t):
+        lg = np.empty(m)
+        for j in range(m):
+            for a in range(3):
+                for b in range(3):
+                    S[a, b] = Po[i, j, a, b] + Rz[i, a, b]
+            det = (
+                S[0, 0] * (S[1, 1] * S[2, 2] - S[1, 2] * S[2, 1])
+                - S[0, 1] * (S[1, 0] * S[2, 2] - S[1, 2] * S[2, 0])
+                + S[0, 2] * (S[1, 0] * S[2, 1] - S[1, 1] * S[2, 0])
+            )
+            Si[0, 0] = (S[1, 1] * S[2, 2] - S[1, 2] * S[2, 1]) / det
+            Si[0, 1] = (S[0, 2] * S[2, 1] - S[0, 1] * S[2, 2]) / det
+            Si[0, 2] = (S[0, 1] * S[1, 2] - S[0, 2] * S[1, 1]) / det
+            Si[1, 0] = (S[1, 2] * S[2, 0] - S[1, 0] * S[2, 2]) / det
+            Si[1, 1] = (S[0, 0] * S[2, 2] - S[0, 2] * S[2, 0]) / det
+            Si[1, 2] = (S[0, 2] * S[1, 0] - S[0, 0] * S[1, 2]) / det
+            Si[2, 0] = (S[1, 0] * S[2, 1] - S[1, 1] * S[2, 0]) / det
+            Si[2, 1] = (S[0, 1] * S[2, 0] - S[0, 0] * S[2, 1]) / det
+            Si[2, 2] = (S[0, 0] * S[1, 1] - S[0, 1] * S[1, 0]) / det
+            nu0 = z[i, 0] - xo[i, j, 0]
+            nu1 = z[i, 1] - xo[i, j, 1]
+            nu2 = z[i, 2] - xo[i, j, 2]
+            for a in range(n):
+                for b in range(3):
+                    K[a, b] = (
+                        Po[i, j, a, 0] * Si[0, b]
+                        + Po[i, j, a, 1] * Si[1, b]
+                        + Po[i, j, a, 2] * Si[2, b]
+                    )
+            for a in range(n):
+                xo[i, j, a] += K[a, 0] * nu0 + K[a, 1] * nu1 + K[a, 2] * nu2
+            for a in range(n):
+                for b in range(n):
+                    IKH[a, b] = 1.0 if a == b else 0.0
+                for b in range(3):
+                    IKH[a, b] -= K[a, b]
+            # A = IKH P
+            for a in range(n):
+                for b in range(n):
+                    s = 0.0
+                    for k in range(n):
+                        s += IKH[a, k] * Po[i, j, k, b]
+                    A[a, b] = s
+            # B = A IKHᵀ + K R Kᵀ
+            for a in range(n):
+                for b in range(n):
+                    s = 0.0
+                    for k in range(n):
+                        s += A[a, k] * IKH[b, k]
+                    kr = 0.0
+                    for p_ in range(3):
+                        for q_ in range(3):
+                            kr += K[a, p_] * Rz[i, p_, q_] * K[b, q_]
+                    B[a, b] = s + kr
+            for a in range(n):
+                for b in range(n):
+                    Po[i, j, a, b] = 0.5 * (B[a, b] + B[b, a])
+            d2 = (
+                nu0 * (Si[0, 0] * nu0 + Si[0, 1] * nu1 + Si[0, 2] * nu2)
+                + nu1 * (Si[1, 0] * nu0 + Si[1, 1] * nu1 + Si[1, 2] * nu2)
+                + nu2 * (Si[2, 0] * nu0 + Si[2, 1] * nu1 + Si[2, 2] * nu2)
+            )
+            lg[j] = -0.5 * (d2 + math.log(det) + 3.0 * log2pi)
+            if math.isfinite(rr[i]):
+                dx = xo[i, j, 0] - site[i, 0]
+                dy = xo[i, j, 1] - site[i, 1]
+                dz = xo[i, j, 2] - site[i, 2]
+                rho = math.sqrt(dx * dx + dy * dy + dz * dz)
+                ux, uy, uz = dx / rho, dy / rho, dz / rho
+                h = ux * xo[i, j, 3] + uy * xo[i, j, 4] + uz * xo[i, j, 5]
+                for a in range(n):
+                    H[a] = 0.0
+                H[0] = (xo[i, j, 3] - h * ux) / rho
+                H[1] = (xo[i, j, 4] - h * uy) / rho
+                H[2] = (xo[i, j, 5] - h * uz) / rho
+                H[3], H[4], H[5] = ux, uy, uz
+                sv = srr[i] * srr[i]
+                for a in range(n):
+                    g = 0.0
+                    for b in range(6):
+                        g += Po[i, j, a, b] * H[b]
+                    G[a] = g
+                for a in range(6):
+                    sv += H[a] * G[a]
+                nur = rr[i] - h
+                for a in range(n):
+                    xo[i, j, a] += G[a] / sv * nur
+                for a in range(n):
+                    for b in range(n):
+                        Po[i, j, a, b] -= G[a] * G[b] / sv
+                lg[j] += -0.5 * (nur * nur / sv + math.log(sv) + log2pi)
+            if xo[i, j, 9] < 0.0:
+                xo[i, j, 9] = 0.0
+        amax = -np.inf
+        for j in range(m):
+            v = lg[j] + math.log(max(mu[i, j], 1e-300))
+            lg[j] = v
+            amax = max(amax, v)
+        tot = 0.0
+        for j in range(m):
+            tot += math.exp(lg[j] - amax)
+        s2 = 0.0
+        for j in range(m):
+            w = max(math.exp(lg[j] - amax) / tot, min_probability)
+            mu_new[i, j] = w
+            s2 += w
+        for j in range(m):
+            mu_new[i, j] /= s2
+        ll[i] = amax + math.log(tot)
+    return xo, Po, mu_new, ll

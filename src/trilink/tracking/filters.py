@@ -149,7 +149,40 @@ def predict_model(
 
 
 def imm_predict(x: F64, P: F64, mu: F64, dt_s: F64, cfg: FilterConfig) -> tuple[F64, F64, F64]:
-    """IMM prediction of T tracks over their own ``dt_s`` (T,): returns x, P, μ⁻."""
+    """IMM prediction of T tracks over their own ``dt_s`` (T,): returns x, P, μ⁻.
+
+    The EKF runs in the compiled kernel; :func:`imm_predict_reference` is the numpy
+    reference (and the UKF path)."""
+    t = mu.shape[0]
+    if t == 0:
+        return x.copy(), P.copy(), mu.copy()
+    if cfg.kind == "ekf":
+        from trilink.tracking import _kernels, dynamics
+
+        ms = cfg.models
+        xo, Po, c = _kernels.imm_predict_ekf(
+            np.ascontiguousarray(x, dtype=float),
+            np.ascontiguousarray(P, dtype=float),
+            np.ascontiguousarray(mu, dtype=float),
+            np.ascontiguousarray(dt_s, dtype=float),
+            np.ascontiguousarray(cfg.transitions(dt_s)),
+            np.array([inverse_tau(md) for md in ms]),
+            np.array([md.q_vel_m2ps3 for md in ms]),
+            np.array([md.q_jerk_m2ps5 for md in ms]),
+            np.array([md.q_kdrag_m4pkg2ps for md in ms]),
+            float(cfg.max_step_s),
+            dynamics._TABLE_LOG_RHO,
+            dynamics._TABLE_STEP_M,
+            dynamics._DRAG_CEILING_M,
+        )
+        return xo, Po, c
+    return imm_predict_reference(x, P, mu, dt_s, cfg)
+
+
+def imm_predict_reference(
+    x: F64, P: F64, mu: F64, dt_s: F64, cfg: FilterConfig
+) -> tuple[F64, F64, F64]:
+    """The numpy IMM prediction (EKF or UKF): mixing, per-model prediction, μ⁻."""
     t = mu.shape[0]
     if t == 0:
         return x.copy(), P.copy(), mu.copy()
@@ -205,6 +238,36 @@ class UpdateResult:
 
 
 def imm_update(
+    x: F64,
+    P: F64,
+    mu: F64,
+    z_ecef_m: F64,
+    Rz: F64,
+    rr_mps: F64,
+    sigma_rr_mps: F64,
+    r_site_ecef_m: F64,
+    cfg: FilterConfig,
+) -> UpdateResult:
+    """Update T predicted tracks, each with one detection (row-aligned); ``rr_mps`` NaN
+    means no range rate. Compiled kernel; :func:`imm_update_reference` is the numpy
+    reference."""
+    from trilink.tracking import _kernels
+
+    xo, Po, mu_new, ll = _kernels.imm_update_kernel(
+        np.ascontiguousarray(x, dtype=float),
+        np.ascontiguousarray(P, dtype=float),
+        np.ascontiguousarray(mu, dtype=float),
+        np.ascontiguousarray(z_ecef_m, dtype=float),
+        np.ascontiguousarray(Rz, dtype=float),
+        np.ascontiguousarray(rr_mps, dtype=float),
+        np.ascontiguousarray(sigma_rr_mps, dtype=float),
+        np.ascontiguousarray(r_site_ecef_m, dtype=float),
+        float(cfg.min_probability),
+    )
+    return UpdateResult(x=xo, P=Po, mu=mu_new, log_likelihood=ll)
+
+
+def imm_update_reference(
     x: F64,
     P: F64,
     mu: F64,
