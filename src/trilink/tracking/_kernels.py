@@ -437,8 +437,7 @@ def imm_predict_ekf(
                     for k in range(m):
                         w = Pi[i, k, j] * mu[i, k] / cj
                         s += w * (
-                            P[i, k, a, b]
-                            + (x[i, k, a] - row[0, a]) * (x[i, k, b] - row[0, b])
+                            P[i, k, a, b] + (x[i, k, a] - row[0, a]) * (x[i, k, b] - row[0, b])
                         )
                     tmp[a, b] = s
             dtr[0] = dt[i]

@@ -57,6 +57,7 @@ class FilterConfig:
     """Floor on a model probability (keeps a switch possible)."""
     max_step_s: float = 5.0
     _generator: F64 = field(init=False, repr=False, compare=False)
+    _kernel_params: tuple = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.kind not in ("ekf", "ukf"):
@@ -71,6 +72,16 @@ class FilterConfig:
         np.fill_diagonal(gen, 0.0)
         np.fill_diagonal(gen, -gen.sum(axis=1))
         object.__setattr__(self, "_generator", gen)
+        object.__setattr__(
+            self,
+            "_kernel_params",
+            (
+                np.array([inverse_tau(md) for md in self.models]),
+                np.array([md.q_vel_m2ps3 for md in self.models]),
+                np.array([md.q_jerk_m2ps5 for md in self.models]),
+                np.array([md.q_kdrag_m4pkg2ps for md in self.models]),
+            ),
+        )
 
     def transition(self, dt_s: float) -> F64:
         """Π(dt): probability of being in model j after ``dt_s`` given model i now."""
@@ -159,17 +170,17 @@ def imm_predict(x: F64, P: F64, mu: F64, dt_s: F64, cfg: FilterConfig) -> tuple[
     if cfg.kind == "ekf":
         from trilink.tracking import _kernels, dynamics
 
-        ms = cfg.models
+        inv_tau, qv, qj, qk = cfg._kernel_params
         xo, Po, c = _kernels.imm_predict_ekf(
             np.ascontiguousarray(x, dtype=float),
             np.ascontiguousarray(P, dtype=float),
             np.ascontiguousarray(mu, dtype=float),
             np.ascontiguousarray(dt_s, dtype=float),
             np.ascontiguousarray(cfg.transitions(dt_s)),
-            np.array([inverse_tau(md) for md in ms]),
-            np.array([md.q_vel_m2ps3 for md in ms]),
-            np.array([md.q_jerk_m2ps5 for md in ms]),
-            np.array([md.q_kdrag_m4pkg2ps for md in ms]),
+            inv_tau,
+            qv,
+            qj,
+            qk,
             float(cfg.max_step_s),
             dynamics._TABLE_LOG_RHO,
             dynamics._TABLE_STEP_M,

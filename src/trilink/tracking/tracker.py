@@ -475,8 +475,10 @@ class Tracker:
         along = np.abs(np.einsum("ack,ak->ac", delta, u))
         cross = np.sqrt(np.maximum(sep**2 - along**2, 0.0))
         cell_r = cfg.cell_sigmas * self.sites.sigma_range_m[site_idx]
-        cell_x = cfg.cell_sigmas * rng_m * np.maximum(
-            self.sites.sigma_az_rad[site_idx], self.sites.sigma_el_rad[site_idx]
+        cell_x = (
+            cfg.cell_sigmas
+            * rng_m
+            * np.maximum(self.sites.sigma_az_rad[site_idx], self.sites.sigma_el_rad[site_idx])
         )
         near = (
             (sep > 0.0)
