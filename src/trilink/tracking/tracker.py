@@ -1157,7 +1157,7 @@ class Tracker:
                         ref = propagate(r0.burnout_x[None], t_e - r0.burnout_s, BALLISTIC)  # type: ignore[union-attr,index]
                         dv = np.linalg.norm(v[cand] - ref[0, 3:6], axis=1)
                     else:
-                        dv = np.zeros(cand.size)
+                        dv = np.full(cand.size, np.nan)  # no reference motion in view
                 # evidence of being the RV: it moves with the stage body (1 m/s vs debris'
                 # 15 m/s) and returns more than the fragments (RV 0.01-0.3 m², debris
                 # 0.02 m²: ≈ rv_excess_db above the smallest body in view)
@@ -1165,7 +1165,12 @@ class Tracker:
                     -((dv / cfg.rv_dv_scale_mps) ** 2)
                     - ((excess[cand] - cfg.rv_excess_db) / cfg.rv_excess_scale_db) ** 2
                 )
-                informative = np.ptp(dv) > 0.0 or np.ptp(excess[cand]) > 0.0 or cand.size == 1
+                # a choice needs a reference (a stage body or the burnout trajectory)
+                # and something to tell the candidates apart
+                has_ref = bool(np.all(np.isfinite(dv)))
+                informative = has_ref and (
+                    cand.size == 1 or np.ptp(dv) > 0.0 or np.ptp(excess[cand]) > 0.0
+                )
                 pick = int(cand[np.argmax(score)]) if informative else -1
                 dt = t_e - getattr(self, "_last_classify_s", t_e - 1.0)
                 alpha = 1.0 - math.exp(-max(dt, 0.0) / cfg.warhead_memory_s)
