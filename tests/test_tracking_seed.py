@@ -155,3 +155,27 @@ def test_track_command_malformed_file_one_line(korea, tmp_path: Path, edit, word
     assert p.returncode != 0
     err = p.stderr.strip()
     assert "\n" not in err and words in err, err
+
+
+@pytest.mark.parametrize(
+    ("kind", "association"), [("ukf", "gnn"), ("ekf", "jpda")], ids=["ukf-gnn", "ekf-jpda"]
+)
+def test_filter_and_association_options_hold_the_boosting_stack(korea, kind, association) -> None:
+    """The UKF and the cheap-JPDA options track the stack through the first separation."""
+    from trilink.tracking.filters import FilterConfig
+    from trilink.tracking.tracker import TrackerConfig
+
+    radars, det = korea
+    det = det.select(det.time_s < 120.0)
+    cfg = TrackerConfig(filter=FilterConfig(kind=kind), association=association)
+    out = Tracker(SensorSites.from_table(sensors_table(radars)), cfg).run(det, t_end_s=120.0)
+    pur = _purity(out, det)
+    stack = [
+        (t, p)
+        for t, (o, p) in pur.items()
+        if o == "T1-warhead" and t in set(out.columns["track_id"].tolist())
+    ]
+    assert stack, "no confirmed track on the stack"
+    tid, p = max(stack, key=lambda tp: int(np.sum(out.columns["track_id"] == tp[0])))
+    life = out.columns["time_s"][out.columns["track_id"] == tid]
+    assert p >= 0.9 and life[-1] - life[0] >= 60.0, (p, life[0], life[-1])

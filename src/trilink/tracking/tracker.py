@@ -108,6 +108,8 @@ class TrackerConfig:
     parent_dv_mps: float = 2_500.0
     confirmed_bonus: float = 4.0
     jpda_clutter_density: float = 1e-12
+    jpda_new_track_below: float = 0.1
+    """JPDA: a detection whose association probabilities sum below this starts a track."""
     stage_rcs_margin_db: float = 14.0
     """RCS excess over the smallest body in view that makes a stage: spent stages are
     > 1 m² (SATCAT rocket bodies are LARGE), debris ~0.02 m², an RV 0.01–0.3 m²
@@ -438,8 +440,10 @@ class Tracker:
                     self._jpda_update(cand, xp, Pp, mup, beta, rows, t_f)
                     best = beta.argmax(axis=0)
                     got = beta.max(axis=0) if beta.size else np.zeros(0)
-                    assigned_det = got > 0.5
-                    took = np.where(assigned_det, cand[best], -1)
+                    # a detection mostly explained by existing tracks starts no new one
+                    used = beta.sum(axis=0) if beta.size else np.zeros(0)
+                    assigned_det = used > cfg.jpda_new_track_below
+                    took = np.where(got > 0.5, cand[best], -1)
         # leftovers: children of confirmed tracks or new initiators
         for j in np.flatnonzero(~assigned_det).tolist():
             parent = -1
