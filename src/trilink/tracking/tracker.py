@@ -121,6 +121,7 @@ class TrackerConfig:
     warhead_memory_s: float = 20.0
     freeze_below_m: float = 100_000.0
     impact_every_s: float = 10.0
+    impact_max_every_s: float = 60.0
 
     def __post_init__(self) -> None:
         if self.association not in ("gnn", "jpda"):
@@ -244,7 +245,7 @@ class Tracker:
         self._log: list[tuple[int, int]] = []
         self.late_dropped = 0
         self._processed_to = -math.inf
-        self._rows: list[dict[str, object]] = []
+        self._rows: list[dict[str, NDArray]] = []
         self._dup: dict[tuple[int, int], int] = {}
         self._parent_of: dict[int, int] = {}
 
@@ -953,42 +954,45 @@ class Tracker:
         self._classify(slots, xc, mup, t_e)
         self._products(slots, xc, Pc, mup, t_e)
         iu = np.triu_indices(6)
-        for i, s in enumerate(slots.tolist()):
-            inf = self.info[s]
-            assert inf is not None
-            row: dict[str, object] = {
-                "time_s": t_e,
-                "track_id": inf.track_id,
-                "x_ecef_m": xc[i, 0],
-                "y_ecef_m": xc[i, 1],
-                "z_ecef_m": xc[i, 2],
-                "vx_ecef_mps": xc[i, 3],
-                "vy_ecef_mps": xc[i, 4],
-                "vz_ecef_mps": xc[i, 5],
-            }
-            cov = Pc[i, :6, :6][iu]
-            row.update(zip(COV_COLUMNS, cov.tolist(), strict=True))
-            row["kind"] = inf.kind
-            row["kind_confidence"] = inf.kind_confidence
-            row["parent_track_id"] = inf.parent_id
-            row["boost_probability"] = float(mup[i, self._boost])
-            row["n_updates"] = int(self.hits[s])
-            imp = inf.impact
-            if imp is not None:
-                row["impact_lat_deg"] = math.degrees(imp.lat_rad)  # type: ignore[attr-defined]
-                row["impact_lon_deg"] = math.degrees(imp.lon_rad)  # type: ignore[attr-defined]
-                row["impact_time_s"] = imp.time_s  # type: ignore[attr-defined]
-                row["impact_semi_major_m"] = imp.ellipse_semi_major_m  # type: ignore[attr-defined]
-                row["impact_semi_minor_m"] = imp.ellipse_semi_minor_m  # type: ignore[attr-defined]
-                row["impact_orientation_deg"] = math.degrees(
-                    imp.ellipse_orientation_rad  # type: ignore[attr-defined]
-                )
-            la = inf.launch
-            if la is not None:
-                row["launch_lat_deg"] = math.degrees(la.lat_rad)  # type: ignore[attr-defined]
-                row["launch_lon_deg"] = math.degrees(la.lon_rad)  # type: ignore[attr-defined]
-                row["launch_time_s"] = la.time_s  # type: ignore[attr-defined]
-            self._rows.append(row)
+        infos = [self.info[s] for s in slots.tolist()]
+        n = slots.size
+        block: dict[str, NDArray] = {
+            "time_s": np.full(n, t_e),
+            "track_id": np.array([f.track_id for f in infos], dtype=np.int64),  # type: ignore[union-attr]
+            "x_ecef_m": xc[:, 0],
+            "y_ecef_m": xc[:, 1],
+            "z_ecef_m": xc[:, 2],
+            "vx_ecef_mps": xc[:, 3],
+            "vy_ecef_mps": xc[:, 4],
+            "vz_ecef_mps": xc[:, 5],
+        }
+        cov = Pc[:, iu[0], iu[1]]
+        for j, name in enumerate(COV_COLUMNS):
+            block[name] = cov[:, j]
+        block["kind"] = np.array([f.kind for f in infos], dtype=np.str_)  # type: ignore[union-attr]
+        block["kind_confidence"] = np.array([f.kind_confidence for f in infos])  # type: ignore[union-attr]
+        block["parent_track_id"] = np.array([f.parent_id for f in infos], dtype=np.int64)  # type: ignore[union-attr]
+        block["boost_probability"] = mup[:, self._boost].copy()
+        block["n_updates"] = self.hits[slots].astype(np.int64)
+        nan = math.nan
+        imps = [f.impact for f in infos]  # type: ignore[union-attr]
+        block["impact_lat_deg"] = np.degrees([p.lat_rad if p else nan for p in imps])  # type: ignore[attr-defined]
+        block["impact_lon_deg"] = np.degrees([p.lon_rad if p else nan for p in imps])  # type: ignore[attr-defined]
+        block["impact_time_s"] = np.array([p.time_s if p else nan for p in imps])  # type: ignore[attr-defined]
+        block["impact_semi_major_m"] = np.array(
+            [p.ellipse_semi_major_m if p else nan for p in imps]  # type: ignore[attr-defined]
+        )
+        block["impact_semi_minor_m"] = np.array(
+            [p.ellipse_semi_minor_m if p else nan for p in imps]  # type: ignore[attr-defined]
+        )
+        block["impact_orientation_deg"] = np.degrees(
+            [p.ellipse_orientation_rad if p else nan for p in imps]  # type: ignore[attr-defined]
+        )
+        las = [f.launch for f in infos]  # type: ignore[union-attr]
+        block["launch_lat_deg"] = np.degrees([la.lat_rad if la else nan for la in las])  # type: ignore[attr-defined]
+        block["launch_lon_deg"] = np.degrees([la.lon_rad if la else nan for la in las])  # type: ignore[attr-defined]
+        block["launch_time_s"] = np.array([la.time_s if la else nan for la in las])  # type: ignore[attr-defined]
+        self._rows.append(block)
 
     def _products(self, slots: NDArray[np.intp], xc: F64, Pc: F64, mup: F64, t_e: float) -> None:
         from trilink.tracking import products
@@ -1001,7 +1005,7 @@ class Tracker:
             i
             for i, s in enumerate(slots.tolist())
             if mup[i, self._boost] < 0.5
-            and t_e - self.info[s].impact_at_s >= self.cfg.impact_every_s  # type: ignore[union-attr]
+            and t_e - self.info[s].impact_at_s >= self._impact_period(self.info[s], t_e)  # type: ignore[arg-type]
         ]
         if due:
             idx = np.array(due, dtype=np.intp)
@@ -1084,6 +1088,15 @@ class Tracker:
                 self.alive[young] = False
         self._dup = counts
 
+    def _impact_period(self, inf: _Info, t_e: float) -> float:
+        """Seconds between impact predictions: ``impact_every_s``, stretched to 5 % of the
+        time left to impact (at most ``impact_max_every_s``) while impact is far off."""
+        imp = inf.impact
+        if imp is None:
+            return self.cfg.impact_every_s
+        left = float(imp.time_s) - t_e  # type: ignore[attr-defined]
+        return float(np.clip(0.05 * left, self.cfg.impact_every_s, self.cfg.impact_max_every_s))
+
     def _classify(self, slots: NDArray[np.intp], xc: F64, mup: F64, t_e: float) -> None:
         """Kind and confidence of each emitted track (module docstring).
 
@@ -1125,17 +1138,10 @@ class Tracker:
             return
         pidx = np.array(post)
         d = np.linalg.norm(xc[pidx, None, 0:3] - xc[None, pidx, 0:3], axis=2)
-        label = -np.ones(pidx.size, dtype=int)
-        for start in range(pidx.size):
-            if label[start] >= 0:
-                continue
-            stack = [start]
-            label[start] = start
-            while stack:
-                u = stack.pop()
-                for v in np.flatnonzero((d[u] <= cfg.cluster_radius_m) & (label < 0)).tolist():
-                    label[v] = start
-                    stack.append(v)
+        from scipy.sparse import csr_matrix
+        from scipy.sparse.csgraph import connected_components
+
+        _, label = connected_components(csr_matrix(d <= cfg.cluster_radius_m), directed=False)
         for lab in np.unique(label).tolist():
             members = [post[j] for j in np.flatnonzero(label == lab).tolist()]
             infos = [self.info[slots[i]] for i in members]
@@ -1235,15 +1241,18 @@ def _rcs_excess(rcs: list[dict[str, list[float]]], min_samples: int = 5) -> F64:
     return np.where(np.isfinite(best), best, 0.0)
 
 
-def _rows_to_columns(rows: Sequence[dict[str, object]]) -> dict[str, NDArray]:
+def _rows_to_columns(blocks: Sequence[dict[str, NDArray]]) -> dict[str, NDArray]:
+    """Concatenate the per-epoch column blocks into the tracks table."""
     out: dict[str, NDArray] = {}
     for c in TRACK_COLUMNS:
-        if c == "kind":
-            out[c] = np.array([r.get(c, "unknown") for r in rows], dtype=np.str_)
+        if blocks:
+            out[c] = np.concatenate([b[c] for b in blocks])
+        elif c == "kind":
+            out[c] = np.empty(0, dtype=np.str_)
         elif c in ("track_id", "parent_track_id", "n_updates"):
-            out[c] = np.array([r.get(c, -1) for r in rows], dtype=np.int64)
+            out[c] = np.empty(0, dtype=np.int64)
         else:
-            out[c] = np.array([r.get(c, math.nan) for r in rows], dtype=float)
+            out[c] = np.empty(0)
     return out
 
 
