@@ -1108,8 +1108,9 @@ class Tracker:
         it at ~1 m/s, debris at ~15 m/s) — or, with no stage in view, like the family's
         burnout trajectory — is the warhead. That choice is smoothed over
         ``warhead_memory_s`` and frozen below ``freeze_below_m``, where drag separates
-        all velocities; the others are debris. With no evidence (no stage body and no
-        burnout reference in view) the non-stage members are ``unknown``.
+        all velocities; the others are debris. With no reference motion in view the
+        choice rests on RCS alone, and only when the candidates' RCS differ by ≥ 3 dB;
+        otherwise the non-stage members are ``unknown``.
         """
         cfg = self.cfg
         from trilink.tracking.dynamics import height_m
@@ -1171,16 +1172,17 @@ class Tracker:
                 # evidence of being the RV: it moves with the stage body (1 m/s vs debris'
                 # 15 m/s) and returns more than the fragments (RV 0.01-0.3 m², debris
                 # 0.02 m²: ≈ rv_excess_db above the smallest body in view)
-                score = (
-                    -((dv / cfg.rv_dv_scale_mps) ** 2)
-                    - ((excess[cand] - cfg.rv_excess_db) / cfg.rv_excess_scale_db) ** 2
-                )
-                # a choice needs a reference (a stage body or the burnout trajectory)
-                # and something to tell the candidates apart
                 has_ref = bool(np.all(np.isfinite(dv)))
-                informative = has_ref and (
-                    cand.size == 1 or np.ptp(dv) > 0.0 or np.ptp(excess[cand]) > 0.0
-                )
+                dv_term = (dv / cfg.rv_dv_scale_mps) ** 2 if has_ref else 0.0
+                score = -dv_term - (
+                    (excess[cand] - cfg.rv_excess_db) / cfg.rv_excess_scale_db
+                ) ** 2
+                # a choice needs something to tell the candidates apart: a reference
+                # motion (stage body or burnout trajectory), or RCS spread among several
+                rcs_spread = cand.size >= 2 and float(np.ptp(excess[cand])) >= 3.0
+                informative = (
+                    has_ref and (cand.size == 1 or np.ptp(dv) > 0.0 or rcs_spread)
+                ) or rcs_spread
                 pick = int(cand[np.argmax(score)]) if informative else -1
                 dt = t_e - getattr(self, "_last_classify_s", t_e - 1.0)
                 alpha = 1.0 - math.exp(-max(dt, 0.0) / cfg.warhead_memory_s)
