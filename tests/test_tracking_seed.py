@@ -114,6 +114,8 @@ def test_track_command_writes_the_tracks_table(korea, tmp_path: Path) -> None:
         str(tmp_path / "t.csv"),
         "--every",
         "2",
+        "--plot",
+        str(tmp_path / "t.png"),
     )
     assert p.returncode == 0, p.stderr
     import csv
@@ -124,6 +126,7 @@ def test_track_command_writes_the_tracks_table(korea, tmp_path: Path) -> None:
     times = sorted({float(r["time_s"]) for r in rows})
     assert np.allclose(np.diff(times), 2.0)
     assert any(r["kind"] == "warhead" for r in rows)
+    assert (tmp_path / "t.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.mark.parametrize(

@@ -498,6 +498,7 @@ def track(
     every: Annotated[float, typer.Option(help="Output epoch spacing, s.")] = 1.0,
     filter_kind: Annotated[str, typer.Option("--filter", help="ekf or ukf.")] = "ekf",
     association: Annotated[str, typer.Option(help="gnn or jpda.")] = "gnn",
+    plot: Annotated[Path | None, typer.Option(help="Also draw the tracks to this PNG.")] = None,
 ) -> None:
     """Track detections from files: one node over all sensors in the sensors table."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -541,6 +542,10 @@ def track(
         f"{len(det)} detections from {len(sens['sensor_id'])} sensors → {n} confirmed tracks, "
         f"{len(result.columns['time_s'])} rows; wrote {path}"
     )
+    if plot is not None:
+        from trilink.tracking.plot import plot_tracks
+
+        console.print(f"wrote {plot_tracks(result.columns, plot, title=str(detections.name))}")
     if result.late_dropped:
         console.print(f"{result.late_dropped} detections arrived too late and were not used")
     _print_tracks("node", result.columns)

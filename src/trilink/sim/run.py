@@ -30,6 +30,7 @@ from trilink.tables import write_table
 from trilink.threats.flight import Flight, fly_batch
 from trilink.threats.truth import TRUTH_COLUMNS, truth_table
 from trilink.tracking.measurement import SensorSites
+from trilink.tracking.plot import plot_tracks
 from trilink.tracking.tracker import TRACK_COLUMNS, Tracker, TrackOutput
 
 
@@ -187,6 +188,13 @@ def run_scenario(
         for nation, tr in tracks.items():
             outputs[f"tracks {nation}"] = write_table(
                 out / f"tracks_{nation}{ext}", tr.columns, TRACK_COLUMNS
+            )
+            say(f"drawing {nation} tracks")
+            outputs[f"tracks {nation} plot"] = plot_tracks(
+                tr.columns,
+                out / f"tracks_{nation}.png",
+                truth=table,
+                title=f"{scenario.name}: {nation} node's confirmed tracks",
             )
     return RunResult(
         scenario=scenario,
