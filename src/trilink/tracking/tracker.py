@@ -945,12 +945,11 @@ class Tracker:
         slots, xp, Pp, mup, xc, Pc = (a[keep] for a in (slots, xp, Pp, mup, xc, Pc))
         if slots.size == 0:
             return
-        self._handover(slots, mup, t_e)
-        xc, Pc = combine(self.x[slots], self.P[slots], self.mu[slots])
-        xp, Pp, mup = imm_predict(
-            self.x[slots], self.P[slots], self.mu[slots], t_e - self.t[slots], self.cfg.filter
-        )
-        xc, Pc = combine(xp, Pp, mup)
+        if self._handover(slots, mup, t_e):
+            xp, Pp, mup = imm_predict(
+                self.x[slots], self.P[slots], self.mu[slots], t_e - self.t[slots], self.cfg.filter
+            )
+            xc, Pc = combine(xp, Pp, mup)
         self._classify(slots, xc, mup, t_e)
         self._products(slots, xc, Pc, mup, t_e)
         iu = np.triu_indices(6)
@@ -1029,7 +1028,7 @@ class Tracker:
                     if inf.launch is None:
                         inf.early = inf.early[-20:]
 
-    def _handover(self, slots: NDArray[np.intp], mup: F64, t_e: float) -> None:
+    def _handover(self, slots: NDArray[np.intp], mup: F64, t_e: float) -> bool:
         """Keep a track number on the thrusting stack through a stage separation.
 
         A child born in boost that keeps thrusting while its parent coasts is the
@@ -1037,6 +1036,7 @@ class Tracker:
         has died meanwhile, the child takes over the parent's number.
         """
         pos = {int(s): i for i, s in enumerate(slots.tolist())}
+        swapped = False
         for s in slots.tolist():
             inf = self.info[s]
             assert inf is not None
@@ -1052,6 +1052,8 @@ class Tracker:
             if ps in pos and float(mup[pos[ps], self._boost]) < 0.2 and self.confirmed[ps]:
                 self._swap(ps, s)
                 mup[[pos[ps], pos[s]]] = mup[[pos[s], pos[ps]]]
+                swapped = True
+        return swapped
 
     def _deduplicate(self, slots: NDArray[np.intp], xc: F64, Pc: F64) -> None:
         """Two confirmed tracks statistically on one object for 3 epochs: the younger dies.
