@@ -204,3 +204,16 @@ def test_coverage_bad_arguments_one_line(args: tuple[str, ...], words: str) -> N
     assert p.returncode != 0
     err = p.stderr.strip()
     assert "\n" not in err and words in err, err
+
+
+@pytest.mark.slow
+def test_run_with_tracking_writes_each_nations_tracks(tmp_path: Path) -> None:
+    p = _trilink("run", "--track", "--out", str(tmp_path), timeout=900)
+    assert p.returncode == 0, p.stderr
+    for nation in ("JP", "KR", "US"):
+        with (tmp_path / f"tracks_{nation}.csv").open() as fh:
+            rows = list(csv.DictReader(fh))
+        assert rows, nation
+        assert {"warhead", "stage"} <= {r["kind"] for r in rows}, nation
+        assert (tmp_path / f"tracks_{nation}.png").read_bytes()[:4] == b"\x89PNG"
+        assert f"{nation} node: confirmed tracks" in " ".join(p.stdout.split())
