@@ -182,3 +182,24 @@ def test_filter_and_association_options_hold_the_boosting_stack(korea, kind, ass
     tid, p = max(stack, key=lambda tp: int(np.sum(out.columns["track_id"] == tp[0])))
     life = out.columns["time_s"][out.columns["track_id"] == tid]
     assert p >= 0.9 and life[-1] - life[0] >= 60.0, (p, life[0], life[-1])
+
+
+@pytest.mark.slow
+def test_tracks_resume_across_a_coverage_gap() -> None:
+    """The US radars lose the post-boost objects from ≈ 500 s to ≈ 1,800 s; a track that
+    comes back must carry its old number (one track spans the gap) and stay pure."""
+    r = run_scenario(get_scenario(None))
+    radars = [s for s in r.sensors if s.nation == "US"]
+    det = r.detections
+    det = det.select(np.isin(det.sensor_id, [s.sensor_id for s in radars]))
+    out = Tracker(SensorSites.from_table(sensors_table(radars))).run(det)
+    pur = _purity(out, det)
+    spans = []
+    for tid in np.unique(out.columns["track_id"]).tolist():
+        t = out.columns["time_s"][out.columns["track_id"] == tid]
+        obj, p = pur[tid]
+        # reported before the gap and after it, with nothing in between
+        if t[0] < 480.0 and t[-1] > 1_850.0 and np.max(np.diff(t)) > 600.0:
+            spans.append((tid, obj, p))
+    assert spans, "no track resumed across the gap"
+    assert all(p >= 0.9 for _, _, p in spans), spans

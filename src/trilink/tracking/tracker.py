@@ -84,6 +84,12 @@ class TrackerConfig:
     lock_ballistic_after_s: float = 30.0
     """A track coasting (boost probability < 0.1) this long is locked to the ballistic
     model: the threats of the catalogue do not re-ignite after a coast this long."""
+    resume_tracks: bool = True
+    """Resume dormant (coasted-out) ballistic tracks when a new track continues one."""
+    resume_min_gap_s: float = 60.0
+    """Shorter drop-outs are not coverage gaps: no resumption across them."""
+    resume_max_gap_s: float = 3_000.0
+    resume_gate_probability: float = 0.999
     boost_coast_s: float = 10.0
     """Longest coast of a track that is thrusting (its extrapolation diverges fastest)."""
     init_accel_sigma_mps2: float = 40.0
@@ -247,6 +253,8 @@ class Tracker:
         self._processed_to = -math.inf
         self._rows: list[dict[str, NDArray]] = []
         self._dup: dict[tuple[int, int], int] = {}
+        self._dormant: list[tuple[float, F64, F64, _Info]] = []
+        self._alias: dict[int, int] = {}
         self._parent_of: dict[int, int] = {}
 
     # -- storage -----------------------------------------------------------------------
@@ -343,6 +351,8 @@ class Tracker:
         self._emit_until(t_end + 1e-9)
         cols = _rows_to_columns(self._rows)
         log = np.array(self._log, dtype=np.int64).reshape(-1, 2)
+        for a, b in self._alias.items():  # resumed tracks: their early updates too
+            log[log[:, 0] == a, 0] = b
         return TrackOutput(columns=cols, assignments=log, late_dropped=self.late_dropped)
 
     def _prepare(self, det: DetectionBatch) -> None:
@@ -915,6 +925,8 @@ class Tracker:
         v2 = np.einsum("tmi,tmi->tm", xs[:, :, 3:6], xs[:, :, 3:6])
         bad |= v2.max(axis=1) > (1.5 * cfg.max_speed_mps) ** 2
         dead |= bad
+        for s in alive[dead & ~bad & conf].tolist():
+            self._go_dormant(s)
         for s in alive[dead].tolist():
             self.alive[s] = False
         new = alive[~conf & ~dead & (self.hits[alive] >= cfg.confirm_hits)]
@@ -924,8 +936,61 @@ class Tracker:
             if t_f - inf.created_s <= cfg.confirm_window_s:
                 self.confirmed[s] = True
                 inf.confirmed_s = t_f
+                if cfg.resume_tracks:
+                    self._resume(s, t_f)
             else:
                 self.alive[s] = False
+
+    def _go_dormant(self, s: int) -> None:
+        """Keep a confirmed track that coasted out of coverage, to resume it later."""
+        xc, Pc = combine(self.x[s : s + 1], self.P[s : s + 1], self.mu[s : s + 1])
+        inf = self.info[s]
+        assert inf is not None
+        if not inf.locked:
+            return  # only coasting (ballistic) objects are predictable across a gap
+        self._dormant.append((float(self.t[s]), xc[0].copy(), Pc[0].copy(), inf))
+        if len(self._dormant) > 500:
+            self._dormant = self._dormant[-500:]
+
+    def _resume(self, s: int, t_f: float) -> None:
+        """Track resumption: a newly confirmed track that continues a dormant one (its
+        ballistic prediction across the gap, with the covariance carried by the
+        transition matrix, within χ²(6) at ``resume_gate_probability`` in position and
+        velocity, after a gap of ``resume_min_gap_s`` or more, and the only dormant track
+        that fits) takes over that track's number, kind and lineage."""
+        cfg = self.cfg
+        cands = [d for d in self._dormant if 0.0 < t_f - d[0] <= cfg.resume_max_gap_s]
+        if not cands:
+            return
+        x0 = np.array([d[1] for d in cands])
+        P0 = np.array([d[2] for d in cands])
+        dt = np.array([t_f - d[0] for d in cands])
+        xp, phi = propagate(x0, dt, BALLISTIC, max_step_s=30.0, with_stm=True)
+        Pp = phi @ P0 @ np.swapaxes(phi, -1, -2)
+        xn, Pn = combine(self.x[s : s + 1], self.P[s : s + 1], self.mu[s : s + 1])
+        d = xn[0, :6] - xp[:, :6]
+        S = Pp[:, :6, :6] + Pn[0, :6, :6]
+        try:
+            d2 = np.einsum("ki,ki->k", d, np.linalg.solve(S, d[..., None])[..., 0])
+        except np.linalg.LinAlgError:
+            return
+        ok = d2 <= chi2_gate(6, cfg.resume_gate_probability)
+        if np.count_nonzero(ok) != 1:
+            return  # nothing continues, or ambiguous (a cloud): start a new identity
+        best = int(np.flatnonzero(ok)[0])
+        old = cands[best][3]
+        inf = self.info[s]
+        assert inf is not None
+        self._alias[inf.track_id] = old.track_id
+        inf.track_id = old.track_id
+        inf.parent_id = old.parent_id
+        inf.root_id = old.root_id
+        inf.kind, inf.kind_confidence = old.kind, old.kind_confidence
+        inf.warhead_score = old.warhead_score
+        inf.spawned_in_boost = old.spawned_in_boost
+        inf.burnout_x, inf.burnout_s = old.burnout_x, old.burnout_s
+        inf.locked = True
+        self._dormant = [d for d in self._dormant if d[3] is not old]
 
     # -- output ----------------------------------------------------------------------------
     def _emit_until(self, t_s: float) -> None:
@@ -1176,9 +1241,7 @@ class Tracker:
                 # 0.02 m²: ≈ rv_excess_db above the smallest body in view)
                 has_ref = bool(np.all(np.isfinite(dv)))
                 dv_term = (dv / cfg.rv_dv_scale_mps) ** 2 if has_ref else 0.0
-                score = -dv_term - (
-                    (excess[cand] - cfg.rv_excess_db) / cfg.rv_excess_scale_db
-                ) ** 2
+                score = -dv_term - ((excess[cand] - cfg.rv_excess_db) / cfg.rv_excess_scale_db) ** 2
                 # a choice needs something to tell the candidates apart: a reference
                 # motion (stage body or burnout trajectory), or RCS spread among several
                 rcs_spread = cand.size >= 2 and float(np.ptp(excess[cand])) >= 3.0
