@@ -192,7 +192,10 @@ def test_tracks_resume_across_a_coverage_gap() -> None:
     radars = [s for s in r.sensors if s.nation == "US"]
     det = r.detections
     det = det.select(np.isin(det.sensor_id, [s.sensor_id for s in radars]))
-    out = Tracker(SensorSites.from_table(sensors_table(radars))).run(det)
+    from trilink.tracking.tracker import TrackerConfig
+
+    cfg = TrackerConfig(resume_tracks=True)
+    out = Tracker(SensorSites.from_table(sensors_table(radars)), cfg).run(det)
     pur = _purity(out, det)
     spans = []
     for tid in np.unique(out.columns["track_id"]).tolist():

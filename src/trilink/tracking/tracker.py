@@ -84,8 +84,10 @@ class TrackerConfig:
     lock_ballistic_after_s: float = 30.0
     """A track coasting (boost probability < 0.1) this long is locked to the ballistic
     model: the threats of the catalogue do not re-ignite after a coast this long."""
-    resume_tracks: bool = True
-    """Resume dormant (coasted-out) ballistic tracks when a new track continues one."""
+    resume_tracks: bool = False
+    """Resume dormant (coasted-out) ballistic tracks when a new track continues one.
+    Off by default: on the seed's debris cloud it merged identities (US node: 79 → 59
+    confirmed tracks) but cost the Japanese node a warhead classification (docs)."""
     resume_min_gap_s: float = 60.0
     """Shorter drop-outs are not coverage gaps: no resumption across them."""
     resume_max_gap_s: float = 3_000.0
@@ -957,7 +959,7 @@ class Tracker:
         ballistic prediction across the gap, with the covariance carried by the
         transition matrix, within χ²(6) at ``resume_gate_probability`` in position and
         velocity, after a gap of ``resume_min_gap_s`` or more, and the only dormant track
-        that fits) takes over that track's number, kind and lineage."""
+        that fits) takes over that track's number and lineage (its kind is derived anew)."""
         cfg = self.cfg
         cands = [d for d in self._dormant if 0.0 < t_f - d[0] <= cfg.resume_max_gap_s]
         if not cands:
@@ -985,9 +987,8 @@ class Tracker:
         inf.track_id = old.track_id
         inf.parent_id = old.parent_id
         inf.root_id = old.root_id
-        inf.kind, inf.kind_confidence = old.kind, old.kind_confidence
-        inf.warhead_score = old.warhead_score
-        inf.spawned_in_boost = old.spawned_in_boost
+        # the kind is re-derived from the new evidence: a wrong resumption in a cloud
+        # must not freeze a wrong kind onto the warhead
         inf.burnout_x, inf.burnout_s = old.burnout_x, old.burnout_s
         inf.locked = True
         self._dormant = [d for d in self._dormant if d[3] is not old]
