@@ -116,7 +116,7 @@ def test_scenarios_lists_builtins() -> None:
 
 
 def test_run_default_writes_truth(tmp_path: Path) -> None:
-    p = _trilink("run", "--out", str(tmp_path))
+    p = _trilink("run", "--no-track", "--out", str(tmp_path))
     assert p.returncode == 0, p.stderr
     assert "hwasong18-2023-04-13" in p.stdout
     with (tmp_path / "truth.csv").open() as fh:
@@ -168,7 +168,7 @@ def test_detect_writes_parquet_contract_tables(tmp_path: Path) -> None:
 
 def test_run_reports_space_ir_launch_notice(tmp_path: Path) -> None:
     """The US notice names a launch point; the truth must sit inside its stated 95 % radius."""
-    p = _trilink("run", "--out", str(tmp_path))
+    p = _trilink("run", "--no-track", "--out", str(tmp_path))
     assert p.returncode == 0, p.stderr
     line = " ".join(p.stdout.split())
     assert "US space-IR launch notice for T1" in line
@@ -208,7 +208,7 @@ def test_coverage_bad_arguments_one_line(args: tuple[str, ...], words: str) -> N
 
 @pytest.mark.slow
 def test_run_with_tracking_writes_each_nations_tracks(tmp_path: Path) -> None:
-    p = _trilink("run", "--track", "--out", str(tmp_path), timeout=900)
+    p = _trilink("run", "--out", str(tmp_path), timeout=900)  # tracking is the default
     assert p.returncode == 0, p.stderr
     for nation in ("JP", "KR", "US"):
         with (tmp_path / f"tracks_{nation}.csv").open() as fh:

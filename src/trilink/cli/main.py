@@ -415,9 +415,9 @@ def run(
         bool,
         typer.Option(
             "--track/--no-track",
-            help="Also run each nation's tracker (preview: slow, see the README).",
+            help="Run each nation's tracker on its own radars (about 15 s for the seed).",
         ),
-    ] = False,
+    ] = True,
 ) -> None:
     """Run a scenario end to end and write its outputs to --out."""
     _run_and_report(scenario, out, table_format, track=track)
