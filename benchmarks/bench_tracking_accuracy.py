@@ -30,10 +30,12 @@ import numpy as np
 from trilink.evaluation.crlb import pcrlb_for_object, prior_information
 from trilink.evaluation.track_quality import position_errors, track_quality
 from trilink.geo.frames import ecef_to_geodetic
+from trilink.geo.geodesic import geodesic_inverse
 from trilink.scenario.build import Scenario, get_scenario
 from trilink.sensors.detection import sensors_table
 from trilink.sim.run import run_scenario
 from trilink.tracking.measurement import SensorSites
+from trilink.tracking.products import ImpactPrediction
 from trilink.tracking.tracker import Tracker
 
 RESULTS = Path(__file__).parent / "results"
@@ -102,38 +104,22 @@ def main(argv: list[str]) -> None:
                 if rows.size:
                     k = rows[0]
                     f0 = flights[0].launch
-                    dn = (math.radians(c["launch_lat_deg"][k]) - f0.lat_rad) * 6_371_000.0
-                    de = (
-                        (math.radians(c["launch_lon_deg"][k]) - f0.lon_rad)
-                        * 6_371_000.0
-                        * math.cos(f0.lat_rad)
+                    dist_m = float(
+                        geodesic_inverse(
+                            math.radians(c["launch_lat_deg"][k]),
+                            math.radians(c["launch_lon_deg"][k]),
+                            f0.lat_rad,
+                            f0.lon_rad,
+                        )[0]
                     )
                     launch = (
-                        f"launch point {math.hypot(dn, de) / 1e3:.2f} km / "
+                        f"launch point {dist_m / 1e3:.2f} km / "
                         f"{c['launch_time_s'][k] - f0.t_launch_s:+.1f} s at {c['time_s'][k]:.0f} s"
                     )
                 ids = [t.track_id for t in q.tracks if t.object_id == "T1-warhead"]
                 sel = np.flatnonzero(np.isin(c["track_id"], ids) & np.isfinite(c["impact_lat_deg"]))
                 for k in sel[::5].tolist():
-                    from trilink.tracking.products import ImpactPrediction
-
-                    cov = np.zeros((2, 2))
-                    a, b = c["impact_semi_major_m"][k], c["impact_semi_minor_m"][k]
-                    th = math.radians(c["impact_orientation_deg"][k])
-                    u = np.array([math.cos(th), math.sin(th)])  # (north, east) of major axis
-                    v = np.array([-u[1], u[0]])
-                    s2 = 5.991
-                    cov = (a * a / s2) * np.outer(u, u) + (b * b / s2) * np.outer(v, v)
-                    p = ImpactPrediction(
-                        lat_rad=math.radians(c["impact_lat_deg"][k]),
-                        lon_rad=math.radians(c["impact_lon_deg"][k]),
-                        time_s=float(c["impact_time_s"][k]),
-                        cov_ne_m2=cov,
-                        sigma_time_s=0.0,
-                        ellipse_semi_major_m=a,
-                        ellipse_semi_minor_m=b,
-                        ellipse_orientation_rad=th,
-                    )
+                    p = ImpactPrediction.from_tracks_row(c, k)
                     off = p.offsets_ne_m(warhead.impact_lat_rad, warhead.impact_lon_rad)
                     impact_hits[nation].append(
                         (

@@ -189,7 +189,7 @@ def test_compiled_kernels_match_the_numpy_reference() -> None:
     rng = np.random.default_rng(11)
     x = _states()
     tau = np.array([0.0, 0.2, 0.2, 0.0])
-    tab = (dyn._TABLE_LOG_RHO, dyn._TABLE_STEP_M, dyn._DRAG_CEILING_M)
+    tab = dyn.DENSITY_TABLE
     np.testing.assert_allclose(kern.deriv_rows(x, tau, *tab), dyn.derivative(x, tau), rtol=1e-14)
     # the kernel takes ρ and dρ/dh from the 25 m table, the reference from the
     # standard itself: equal to the table's 2e-4 (test_fast_density_table_…)

@@ -11,8 +11,6 @@ xfails with its measured coverage while below the target, and passes once it is 
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 
@@ -22,7 +20,7 @@ from trilink.sensors.detection import sensors_table
 from trilink.sensors.simulate import simulate_detections
 from trilink.sim.run import run_scenario
 from trilink.tracking.measurement import SensorSites
-from trilink.tracking.products import CHI2_2DOF_95, ImpactPrediction
+from trilink.tracking.products import ImpactPrediction
 from trilink.tracking.tracker import Tracker
 
 RUNS = 200
@@ -51,22 +49,7 @@ def _inside(world, seed: int) -> bool | None:
     )
     if rows.size == 0:
         return None
-    k = rows[-1]
-    a, b = c["impact_semi_major_m"][k], c["impact_semi_minor_m"][k]
-    th = math.radians(c["impact_orientation_deg"][k])
-    u = np.array([math.cos(th), math.sin(th)])
-    v = np.array([-u[1], u[0]])
-    cov = (a * a / CHI2_2DOF_95) * np.outer(u, u) + (b * b / CHI2_2DOF_95) * np.outer(v, v)
-    p = ImpactPrediction(
-        lat_rad=math.radians(c["impact_lat_deg"][k]),
-        lon_rad=math.radians(c["impact_lon_deg"][k]),
-        time_s=float(c["impact_time_s"][k]),
-        cov_ne_m2=cov,
-        sigma_time_s=0.0,
-        ellipse_semi_major_m=a,
-        ellipse_semi_minor_m=b,
-        ellipse_orientation_rad=th,
-    )
+    p = ImpactPrediction.from_tracks_row(c, int(rows[-1]))
     return bool(p.contains(warhead.impact_lat_rad, warhead.impact_lon_rad))
 
 

@@ -339,3 +339,34 @@ def test_predict_impacts_and_apogee_reject_bad_shapes() -> None:
     with pytest.raises(ValueError, match="finite"):
         predict_apogee(np.full((1, 10), np.nan), t[:1])
     assert predict_impacts(np.zeros((0, 10)), np.zeros((0, 10, 10)), np.zeros(0)) == []
+
+
+def test_impact_prediction_round_trips_through_a_tracks_table_row() -> None:
+    """The tracks table stores the 95 % ellipse; the covariance comes back from it."""
+    from trilink.tracking.products import ImpactPrediction
+
+    cov = np.array([[9.0e6, -2.5e6], [-2.5e6, 4.0e6]])
+    w, vec = np.linalg.eigh(cov)
+    major = vec[:, 1]  # (north, east)
+    th = math.atan2(major[1], major[0]) % math.pi
+    p0 = ImpactPrediction(
+        lat_rad=0.7,
+        lon_rad=2.4,
+        time_s=2000.0,
+        cov_ne_m2=cov,
+        sigma_time_s=1.0,
+        ellipse_semi_major_m=math.sqrt(5.991464547107979 * w[1]),
+        ellipse_semi_minor_m=math.sqrt(5.991464547107979 * w[0]),
+        ellipse_orientation_rad=th,
+    )
+    row = {
+        "impact_lat_deg": np.array([math.degrees(p0.lat_rad)]),
+        "impact_lon_deg": np.array([math.degrees(p0.lon_rad)]),
+        "impact_time_s": np.array([p0.time_s]),
+        "impact_semi_major_m": np.array([p0.ellipse_semi_major_m]),
+        "impact_semi_minor_m": np.array([p0.ellipse_semi_minor_m]),
+        "impact_orientation_deg": np.array([math.degrees(th)]),
+    }
+    p1 = ImpactPrediction.from_tracks_row(row, 0)
+    np.testing.assert_allclose(p1.cov_ne_m2, cov, rtol=1e-9, atol=1e-3)
+    assert abs(p1.lat_rad - p0.lat_rad) < 1e-12 and abs(p1.lon_rad - p0.lon_rad) < 1e-12

@@ -128,19 +128,6 @@ def rk4_rows(
     return out
 
 
-def height_rows(x: np.ndarray) -> np.ndarray:
-    """Heights of rows (N, ≥3) along the geocentric radius (numpy helper)."""
-    return _heights(np.ascontiguousarray(x[:, 0:3]))
-
-
-@njit(cache=True, fastmath=False)
-def _heights(r: np.ndarray) -> np.ndarray:
-    out = np.empty(r.shape[0])
-    for i in range(r.shape[0]):
-        out[i] = _height(r[i, 0], r[i, 1], r[i, 2])
-    return out
-
-
 @njit(cache=True, fastmath=False)
 def _height_rate(x: np.ndarray, i: int) -> float:
     rx, ry, rz = x[i, 0], x[i, 1], x[i, 2]

@@ -92,7 +92,6 @@ def gnn(g: Gating, bonus: F64 | None = None) -> tuple[NDArray[np.intp], NDArray[
     if bonus is not None:
         cost = cost - bonus[rows][:, None]
     cost = np.where(sub_inside, cost, _INF)
-    # shift so that every allowed cost is finite and comparable
     r, c = linear_sum_assignment(cost)
     ok = sub_inside[r, c]
     return rows[r[ok]], cols[c[ok]]

@@ -119,6 +119,11 @@ _TABLE_H_M = np.arange(0.0, _DRAG_CEILING_M + 2 * _TABLE_STEP_M, _TABLE_STEP_M)
 _TABLE_LOG_RHO = np.log(density_kgpm3(_TABLE_H_M))
 
 
+DENSITY_TABLE = (_TABLE_LOG_RHO, _TABLE_STEP_M, _DRAG_CEILING_M)
+"""(log ρ table, its step in m, drag ceiling in m): what the compiled kernels of
+:mod:`trilink.tracking._kernels` take to evaluate the density."""
+
+
 def fast_density_kgpm3(h_m: F64) -> F64:
     """USSA-1976 density by log-linear interpolation in a 25 m table: within 2e-4
     relative of :func:`trilink.geo.atmosphere.density_kgpm3` (largest at the standard's
@@ -306,9 +311,7 @@ def propagate(
         inv,
         float(max_step_s),
         bool(with_stm),
-        _TABLE_LOG_RHO,
-        _TABLE_STEP_M,
-        _DRAG_CEILING_M,
+        *DENSITY_TABLE,
     )
     return (xo, phi) if with_stm else xo
 

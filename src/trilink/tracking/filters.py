@@ -33,7 +33,6 @@ from scipy.linalg import expm
 from trilink.tracking.dynamics import (
     BALLISTIC,
     BOOST,
-    N_STATE,
     MotionModel,
     inverse_tau,
     process_noise,
@@ -134,31 +133,6 @@ def _chol(P: F64) -> F64:
         return np.linalg.cholesky(_sym(P) + jitter)
 
 
-def predict_model(
-    x: F64, P: F64, dt_s: F64, model: MotionModel, kind: str, max_step_s: float
-) -> tuple[F64, F64]:
-    """One model's prediction of states (T, 10) and covariances over ``dt_s`` (T,)."""
-    Q = process_noise(dt_s, model)
-    if kind == "ekf":
-        xp, phi = _propagate(x, dt_s, model, max_step_s=max_step_s, with_stm=True)
-        return xp, _sym(phi @ P @ np.swapaxes(phi, -1, -2) + Q)
-    n = N_STATE
-    c, wm, wc = _ukf_weights(n)
-    L = _chol(_sym(P)) * math.sqrt(c)
-    t = x.shape[0]
-    sig = np.empty((t, 2 * n + 1, n))
-    sig[:, 0] = x
-    sig[:, 1 : n + 1] = x[:, None, :] + np.swapaxes(L, -1, -2)
-    sig[:, n + 1 :] = x[:, None, :] - np.swapaxes(L, -1, -2)
-    flat = _propagate(
-        sig.reshape(-1, n), np.repeat(dt_s, 2 * n + 1), model, max_step_s=max_step_s
-    ).reshape(t, 2 * n + 1, n)
-    xp = np.einsum("s,tsi->ti", wm, flat)
-    d = flat - xp[:, None, :]
-    Pp = np.einsum("s,tsi,tsj->tij", wc, d, d) + Q
-    return xp, _sym(Pp)
-
-
 def imm_predict(x: F64, P: F64, mu: F64, dt_s: F64, cfg: FilterConfig) -> tuple[F64, F64, F64]:
     """IMM prediction of T tracks over their own ``dt_s`` (T,): returns x, P, μ⁻.
 
@@ -182,9 +156,7 @@ def imm_predict(x: F64, P: F64, mu: F64, dt_s: F64, cfg: FilterConfig) -> tuple[
             qj,
             qk,
             float(cfg.max_step_s),
-            dynamics._TABLE_LOG_RHO,
-            dynamics._TABLE_STEP_M,
-            dynamics._DRAG_CEILING_M,
+            *dynamics.DENSITY_TABLE,
         )
         return xo, Po, c
     return imm_predict_reference(x, P, mu, dt_s, cfg)
@@ -341,5 +313,4 @@ __all__ = [
     "combine",
     "imm_predict",
     "imm_update",
-    "predict_model",
 ]

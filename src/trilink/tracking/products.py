@@ -57,6 +57,7 @@ Launch point (:func:`estimate_launch`)
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -159,6 +160,27 @@ class ImpactPrediction:
         sol = np.linalg.solve(cov, ne[..., None])[..., 0]
         return np.sum(ne * sol, axis=-1)
 
+    @classmethod
+    def from_tracks_row(cls, cols: Mapping[str, NDArray], k: int) -> ImpactPrediction:
+        """The prediction written in row ``k`` of a tracks table (the ``impact_*``
+        columns: the 95 % ellipse's axes and orientation give the N/E covariance back)."""
+        a = float(cols["impact_semi_major_m"][k])
+        b = float(cols["impact_semi_minor_m"][k])
+        th = math.radians(float(cols["impact_orientation_deg"][k]))
+        u = np.array([math.cos(th), math.sin(th)])  # (north, east) of the major axis
+        v = np.array([-u[1], u[0]])
+        cov = (a * a / CHI2_2DOF_95) * np.outer(u, u) + (b * b / CHI2_2DOF_95) * np.outer(v, v)
+        return cls(
+            lat_rad=math.radians(float(cols["impact_lat_deg"][k])),
+            lon_rad=math.radians(float(cols["impact_lon_deg"][k])),
+            time_s=float(cols["impact_time_s"][k]),
+            cov_ne_m2=cov,
+            sigma_time_s=math.nan,
+            ellipse_semi_major_m=a,
+            ellipse_semi_minor_m=b,
+            ellipse_orientation_rad=th,
+        )
+
     def contains(self, lat_rad: float, lon_rad: float, probability: float = 0.95) -> bool:
         """True if the point lies inside the ``probability`` ellipse (χ² test, 2 dof)."""
         if not (0.0 < probability < 1.0):
@@ -239,9 +261,7 @@ def _fly_to_ground(x: F64, max_flight_s: float) -> tuple[F64, F64, NDArray[np.bo
         np.ascontiguousarray(x, dtype=float),
         float(max_flight_s),
         dynamics.inverse_tau(BALLISTIC),
-        dynamics._TABLE_LOG_RHO,
-        dynamics._TABLE_STEP_M,
-        dynamics._DRAG_CEILING_M,
+        *dynamics.DENSITY_TABLE,
         float(DRAG_REGION_M),
         float(_APPROACH_M),
         float(BIG_STEP_S),

@@ -46,7 +46,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from trilink.sensors.detection import DetectionBatch
-from trilink.tracking.association import cheap_jpda, gate, gnn
+from trilink.tracking import products
+from trilink.tracking.association import Gating, cheap_jpda, gate, gnn
 from trilink.tracking.dynamics import BALLISTIC, N_STATE, propagate
 from trilink.tracking.filters import FilterConfig, combine, imm_predict, imm_update
 from trilink.tracking.measurement import (
@@ -151,7 +152,6 @@ class _Info:
     created_s: float
     confirmed_s: float = math.nan
     spawned_in_boost: bool = False
-    thrust_evidence_s: float = 0.0
     last_boost_s: float = -math.inf
     rcs: dict[str, list[float]] = field(default_factory=dict)
     """sensor_id → [Σ rcs_db, n]: relative RCS, dB (SNR + 40 log R per radar)."""
@@ -429,8 +429,6 @@ class Tracker:
                     ld[a, b] += np.log(s)
                     thr[a, b] = self._gate4
                 inside = d2 <= thr
-                from trilink.tracking.association import Gating
-
                 g2 = Gating(d2=d2, log_det_s=ld, inside=inside)
                 gate_slots = cand
                 if cfg.association == "gnn":
@@ -458,10 +456,13 @@ class Tracker:
                     assigned_det = used > cfg.jpda_new_track_below
                     took = np.where(got > 0.5, cand[best], -1)
         # leftovers: children of confirmed tracks or new initiators
+        # (confirmed tracks that took a detection of this scan: a second detection in
+        # their gate is a resolved object)
+        parents_ok = self.confirmed[gate_slots] & np.isin(gate_slots, took)
         for j in np.flatnonzero(~assigned_det).tolist():
             parent = -1
             if inside.shape[0]:
-                col = inside[:, j] & self.confirmed[gate_slots] & np.isin(gate_slots, took)
+                col = inside[:, j] & parents_ok
                 if np.any(col):
                     parent = int(gate_slots[np.flatnonzero(col)[0]])
             if parent < 0:
@@ -1060,8 +1061,6 @@ class Tracker:
         self._rows.append(block)
 
     def _products(self, slots: NDArray[np.intp], xc: F64, Pc: F64, mup: F64, t_e: float) -> None:
-        from trilink.tracking import products
-
         for i, s in enumerate(slots.tolist()):
             if mup[i, self._boost] >= 0.5:  # thrusting: no ballistic impact point yet
                 self.info[s].impact = None  # type: ignore[union-attr]
