@@ -226,6 +226,14 @@ def test_compiled_imm_matches_the_numpy_reference() -> None:
     am = imm_predict(xs, Ps, mu, mixed, cfg)
     bm = imm_predict_reference(xs, Ps, mu, mixed, cfg)
     np.testing.assert_allclose(am[0][:, :, 0:3], bm[0][:, :, 0:3], rtol=0, atol=0.5)
+    # no time passing (the kernel's shortcut) is what the reference's general path gives
+    still = np.array([0.0, 3.0, 0.0])
+    a0 = imm_predict(xs, Ps, mu, still, cfg)
+    b0 = imm_predict_reference(xs, Ps, mu, still, cfg)
+    np.testing.assert_allclose(a0[0], b0[0], rtol=1e-11, atol=1e-6)
+    np.testing.assert_allclose(a0[1], b0[1], rtol=1e-8, atol=1e-9 * np.abs(b0[1]).max())
+    np.testing.assert_allclose(a0[2], b0[2], rtol=1e-12)
+    np.testing.assert_array_equal(a0[0][0], np.where(xs[0, :, 9:10] < 0, 0, xs[0]))
     z = a[0][:, 1, 0:3] + rng.normal(size=(3, 3)) * 100.0
     Rz = np.broadcast_to(np.diag([50.0, 200.0, 300.0]) ** 2, (3, 3, 3)).copy()
     rr = np.array([np.nan, 1234.0, -50.0])

@@ -294,6 +294,27 @@ def jacobian_rows(
     return out
 
 
+MAX_SUBSTEPS = 20_000
+
+
+@njit(cache=True, fastmath=False)
+def _drag_step_limit(
+    x: np.ndarray, i: int, dt: float, table: np.ndarray, step: float, ceiling: float
+) -> float:
+    """Longest RK4 sub-step for row ``i`` that keeps λh ≤ 1, λ = ρ k |v| the drag's
+    rate (the eigenvalue of ∂a/∂v), with ρ taken at the lowest height the row can reach
+    in ``dt`` descending at its present rate (a dense, stiff reentry otherwise makes
+    RK4 diverge: its stability ends at λh ≈ 2.8)."""
+    hgt = _height(x[i, 0], x[i, 1], x[i, 2])
+    hdot = _height_rate(x, i)
+    low = hgt + min(hdot, 0.0) * abs(dt)
+    if low >= ceiling:
+        return np.inf
+    sp = math.sqrt(x[i, 3] ** 2 + x[i, 4] ** 2 + x[i, 5] ** 2)
+    lam = _rho(max(low, 0.0), table, step, ceiling) * max(x[i, 9], 0.0) * sp
+    return 1.0 / lam if lam > 0.0 else np.inf
+
+
 @njit(cache=True, fastmath=False)
 def propagate_rows(
     x: np.ndarray,
@@ -309,10 +330,11 @@ def propagate_rows(
     (all rows take the same number of sub-steps), and Φ to second order per sub-step
     with the Jacobian at the RK4 mid state (as :func:`dynamics.propagate`)."""
     n = x.shape[0]
-    big = 0.0
+    steps = 1
     for i in range(n):
-        big = max(big, abs(dt[i]))
-    steps = max(1, math.ceil(big / max_step_s))
+        lim = min(max_step_s, _drag_step_limit(x, i, dt[i], table, step, ceiling))
+        steps = max(steps, math.ceil(abs(dt[i]) / lim))
+    steps = min(steps, MAX_SUBSTEPS)
     h = dt / steps
     phi = np.zeros((n, 10, 10))
     for i in range(n):
@@ -404,6 +426,17 @@ def imm_predict_ekf(
     Q = np.empty((n, n))
     tmp = np.empty((n, n))
     for i in range(t):
+        if dt[i] == 0.0:
+            # no time passes: Π = I, Φ = I, Q = 0 (exactly what the general path gives)
+            for j in range(m):
+                c[i, j] = mu[i, j]
+                for a in range(n):
+                    xo[i, j, a] = x[i, j, a]
+                    for b in range(n):
+                        Po[i, j, a, b] = 0.5 * (P[i, j, a, b] + P[i, j, b, a])
+                if xo[i, j, 9] < 0.0:
+                    xo[i, j, 9] = 0.0
+            continue
         for j in range(m):
             s = 0.0
             for k in range(m):

@@ -44,11 +44,14 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
 
+from trilink.geo.gravity import gravity_accel_mps2
 from trilink.sensors.detection import DetectionBatch
 from trilink.tracking import products
 from trilink.tracking.association import Gating, cheap_jpda, gate, gnn
-from trilink.tracking.dynamics import BALLISTIC, N_STATE, propagate
+from trilink.tracking.dynamics import BALLISTIC, N_STATE, height_m, propagate
 from trilink.tracking.filters import FilterConfig, combine, imm_predict, imm_update
 from trilink.tracking.measurement import (
     SensorSites,
@@ -242,7 +245,7 @@ class Tracker:
         self.info: list[_Info | None] = [None] * cap
         self._next_id = 1
         # one-point initiators
-        self._init_rows: list[int] = []
+        self._init_rows = np.empty(0, dtype=np.intp)  # single detections awaiting a pair
         # detections
         self._det: DetectionBatch | None = None
         self._z: F64 | None = None
@@ -459,14 +462,17 @@ class Tracker:
         # (confirmed tracks that took a detection of this scan: a second detection in
         # their gate is a resolved object)
         parents_ok = self.confirmed[gate_slots] & np.isin(gate_slots, took)
-        for j in np.flatnonzero(~assigned_det).tolist():
+        left = np.flatnonzero(~assigned_det)
+        spawn = self._spawn_parents(rows[left], t_f) if left.size else left
+        self._pairing(rows[left], t_f)
+        for j, sp in zip(left.tolist(), spawn.tolist(), strict=True):
             parent = -1
             if inside.shape[0]:
                 col = inside[:, j] & parents_ok
                 if np.any(col):
                     parent = int(gate_slots[np.flatnonzero(col)[0]])
             if parent < 0:
-                parent = self._spawn_parent(int(rows[j]), t_f)
+                parent = sp
             if parent >= 0:
                 self._spawn_child(parent, int(rows[j]), t_f)
             else:
@@ -712,37 +718,41 @@ class Tracker:
             self._log.append((self.info[sl].track_id, k))  # type: ignore[union-attr]
 
     # -- track birth ---------------------------------------------------------------------
-    def _spawn_parent(self, k: int, t_f: float) -> int:
-        """The confirmed track an unassigned detection most likely separated from, or -1.
+    def _spawn_parents(self, ks: NDArray[np.intp], t_f: float) -> NDArray[np.intp]:
+        """For each unassigned detection, the confirmed track it most likely separated
+        from, or -1.
 
         Candidates lie within ``spawn_radius_m`` (crude extrapolation) and, where the
         detection has a range rate, within ``spawn_dv_mps`` of the parent's range rate
         (five times that while the parent thrusts: a spent stage drops behind fast).
         """
         cfg = self.cfg
+        out = np.full(ks.size, -1, dtype=np.intp)
         slots = np.flatnonzero(self.alive & self.confirmed)
         if slots.size == 0:
-            return -1
+            return out
         xc = np.einsum("tm,tmi->ti", self.mu[slots], self.x[slots])
         dt = (t_f - self.t[slots])[:, None]
-        r = xc[:, 0:3] + xc[:, 3:6] * dt + 0.5 * xc[:, 6:9] * dt * dt
-        z = self._z[k]  # type: ignore[index]
-        dr = np.linalg.norm(r - z, axis=1)
+        r = xc[:, 0:3] + xc[:, 3:6] * dt + 0.5 * xc[:, 6:9] * dt * dt  # (C, 3)
+        z = self._z[ks]  # type: ignore[index]
+        dr = np.linalg.norm(z[:, None, :] - r[None, :, :], axis=2)  # (L, C)
         ok = dr <= cfg.spawn_radius_m
         if not np.any(ok):
-            return -1
+            return out
         boosting = self.mu[slots, self._boost] > 0.5
-        if np.isfinite(self._rr[k]):
-            site = self.sites.r_ecef_m[self._site[k]]  # type: ignore[index]
-            u = r - site
-            u /= np.linalg.norm(u, axis=1, keepdims=True)
-            rr_p = np.einsum("ti,ti->t", u, xc[:, 3:6])
+        rr = self._rr[ks]
+        has = np.isfinite(rr)
+        if np.any(has):
+            site = self.sites.r_ecef_m[self._site[ks]]  # type: ignore[index]
+            u = r[None, :, :] - site[:, None, :]
+            u /= np.linalg.norm(u, axis=2, keepdims=True)
+            rr_p = np.einsum("lti,ti->lt", u, xc[:, 3:6])
             lim = np.where(boosting, 5.0 * cfg.spawn_dv_mps, cfg.spawn_dv_mps)
-            ok &= np.abs(rr_p - self._rr[k]) <= lim
-        if not np.any(ok):
-            return -1
-        i = np.flatnonzero(ok)[np.argmin(dr[ok])]
-        return int(slots[i])
+            ok &= ~has[:, None] | (np.abs(rr_p - rr[:, None]) <= lim[None, :])
+        best = np.where(ok, dr, np.inf).argmin(axis=1)
+        found = ok.any(axis=1)
+        out[found] = slots[best[found]]
+        return out
 
     def _spawn_child(self, parent_slot: int, k: int, t_f: float) -> None:
         """A new track on detection ``k`` started from its parent's state: the parent's
@@ -803,52 +813,66 @@ class Tracker:
             self._apply_locks(np.array([s]))
         self._log.append((self.info[s].track_id, k))  # type: ignore[union-attr]
 
+    def _pairing(self, ks: NDArray[np.intp], t_f: float) -> None:
+        """Two-point initiation, for all of a frame's unassigned detections at once:
+        which waiting single detections each could pair with (their implied speed under
+        ``max_speed_mps``, their implied range rate consistent with the measured one) and
+        how well. :meth:`_initiate` then takes each detection's best unused pair."""
+        cfg = self.cfg
+        z, Rz = self._z, self._Rz
+        det = self._det
+        assert z is not None and Rz is not None and det is not None
+        t_rows = det.time_s[self._init_rows]
+        if t_rows.size and t_f - t_rows.min() > cfg.init_max_gap_s:
+            keep = t_f - t_rows <= cfg.init_max_gap_s
+            self._init_rows, t_rows = self._init_rows[keep], t_rows[keep]
+        cands = self._init_rows[t_rows <= t_f - cfg.init_min_gap_s]
+        self._pair_row = {int(k): i for i, k in enumerate(ks.tolist())}
+        self._pair_cands = cands
+        self._pair_used = np.zeros(cands.size, dtype=bool)
+        if cands.size == 0 or ks.size == 0:
+            self._pair_score = np.full((ks.size, cands.size), np.inf)
+            return
+        gap = t_f - det.time_s[cands]  # (C,)
+        d = z[ks][:, None, :] - z[cands][None, :, :]  # (L, C, 3)
+        dist = np.linalg.norm(d, axis=2)
+        spread = np.sqrt(
+            np.trace(Rz[cands], axis1=1, axis2=2)[None, :]
+            + np.trace(Rz[ks], axis1=1, axis2=2)[:, None]
+        )
+        tol = 4.0 * spread + 0.5 * 80.0 * gap**2
+        reach = cfg.max_speed_mps * gap + tol
+        ok = dist <= reach
+        score = dist / reach
+        rr = self._rr[ks]
+        has = np.isfinite(rr)
+        if np.any(has):
+            u = z[ks] - self.sites.r_ecef_m[self._site[ks]]  # type: ignore[index]
+            u /= np.linalg.norm(u, axis=1, keepdims=True)
+            vr = np.einsum("lci,li->lc", d, u) / gap[None, :]
+            rr_tol = 4.0 * (spread / gap[None, :] + self._srr[ks][:, None]) + 80.0 * gap  # type: ignore[index]
+            miss = np.abs(vr - rr[:, None])
+            ok = np.where(has[:, None], ok & (miss <= rr_tol), ok)
+            score = np.where(has[:, None], miss / rr_tol, score)
+        self._pair_score = np.where(ok, score, np.inf)
+
     def _initiate(self, k: int, t_f: float) -> None:
         cfg = self.cfg
         z, Rz = self._z, self._Rz
         det = self._det
         assert z is not None and Rz is not None and det is not None
-        self._init_rows = [r for r in self._init_rows if t_f - det.time_s[r] <= cfg.init_max_gap_s]
-        cands = np.array(
-            [r for r in self._init_rows if det.time_s[r] <= t_f - cfg.init_min_gap_s],
-            dtype=np.intp,
-        )
         best = -1
-        if cands.size:
-            gap = t_f - det.time_s[cands]
-            d = z[k][None] - z[cands]
-            dist = np.linalg.norm(d, axis=1)
-            tol = (
-                4.0 * np.sqrt(np.trace(Rz[cands], axis1=1, axis2=2) + np.trace(Rz[k]))
-                + 0.5 * 80.0 * gap**2
-            )
-            ok = dist <= cfg.max_speed_mps * gap + tol
-            v_imp = d / gap[:, None]
-            if np.isfinite(self._rr[k]):
-                u = z[k] - self.sites.r_ecef_m[self._site[k]]  # type: ignore[index]
-                u /= np.linalg.norm(u)
-                vr = v_imp @ u
-                rr_tol = (
-                    4.0
-                    * (
-                        np.sqrt(np.trace(Rz[cands], axis1=1, axis2=2) + np.trace(Rz[k])) / gap
-                        + self._srr[k]  # type: ignore[index]
-                    )
-                    + 80.0 * gap
-                )
-                ok &= np.abs(vr - self._rr[k]) <= rr_tol
-                score = np.abs(vr - self._rr[k]) / rr_tol
-            else:
-                score = dist / (cfg.max_speed_mps * gap + tol)
-            if np.any(ok):
-                best = int(cands[np.flatnonzero(ok)[np.argmin(score[ok])]])
+        row = self._pair_score[self._pair_row[k]]
+        if row.size:
+            i = int(np.argmin(np.where(self._pair_used, np.inf, row)))
+            if math.isfinite(row[i]) and not self._pair_used[i]:
+                best = int(self._pair_cands[i])
+                self._pair_used[i] = True
         if best < 0:
-            self._init_rows.append(k)
+            self._init_rows = np.append(self._init_rows, k)
             return
-        self._init_rows.remove(best)
+        self._init_rows = self._init_rows[self._init_rows != best]
         gap = float(t_f - det.time_s[best])
-        from trilink.geo.gravity import gravity_accel_mps2
-
         g = gravity_accel_mps2(z[k][None])[0]
         v = (z[k] - z[best]) / gap + 0.5 * g * gap
         speed = float(np.linalg.norm(v))
@@ -1007,6 +1031,12 @@ class Tracker:
         dt = t_e - self.t[slots]
         xp, Pp, mup = imm_predict(self.x[slots], self.P[slots], self.mu[slots], dt, self.cfg.filter)
         xc, Pc = combine(xp, Pp, mup)
+        # a prediction that left the physical envelope is a lost track: never emit it
+        r2 = np.einsum("ti,ti->t", xc[:, 0:3], xc[:, 0:3])
+        lost = ~(np.isfinite(xc).all(axis=1) & np.isfinite(Pc).all(axis=(1, 2)))
+        lost |= (r2 < 6_340_000.0**2) | (r2 > 12_000_000.0**2)
+        if np.any(lost):
+            self.alive[slots[lost]] = False
         self._deduplicate(slots, xc, Pc)
         keep = self.alive[slots]
         slots, xp, Pp, mup, xc, Pc = (a[keep] for a in (slots, xp, Pp, mup, xc, Pc))
@@ -1162,7 +1192,7 @@ class Tracker:
         if imp is None:
             return self.cfg.impact_every_s
         left = float(imp.time_s) - t_e  # type: ignore[attr-defined]
-        return float(np.clip(0.05 * left, self.cfg.impact_every_s, self.cfg.impact_max_every_s))
+        return min(max(0.05 * left, self.cfg.impact_every_s), self.cfg.impact_max_every_s)
 
     def _classify(self, slots: NDArray[np.intp], xc: F64, mup: F64, t_e: float) -> None:
         """Kind and confidence of each emitted track (module docstring).
@@ -1180,8 +1210,6 @@ class Tracker:
         otherwise the non-stage members are ``unknown``.
         """
         cfg = self.cfg
-        from trilink.tracking.dynamics import height_m
-
         h = height_m(xc[:, 0:3])
         post: list[int] = []
         for i, s in enumerate(slots.tolist()):
@@ -1206,11 +1234,24 @@ class Tracker:
             return
         pidx = np.array(post)
         d = np.linalg.norm(xc[pidx, None, 0:3] - xc[None, pidx, 0:3], axis=2)
-        from scipy.sparse import csr_matrix
-        from scipy.sparse.csgraph import connected_components
-
         _, label = connected_components(csr_matrix(d <= cfg.cluster_radius_m), directed=False)
-        for lab in np.unique(label).tolist():
+        dt_c = t_e - getattr(self, "_last_classify_s", t_e - 1.0)
+        alpha = 1.0 - math.exp(-max(dt_c, 0.0) / cfg.warhead_memory_s)
+        size = np.bincount(label)
+        # a lone body (the common case): no RCS to compare, no neighbour to move with; it
+        # is the warhead if it descends from a launch whose burnout the node saw
+        for j in np.flatnonzero(size[label] == 1).tolist():
+            i = post[j]
+            f = self.info[slots[i]]
+            assert f is not None
+            if h[i] > cfg.freeze_below_m:
+                target = 1.0 if f.burnout_x is not None else 0.0
+                f.warhead_score += alpha * (target - f.warhead_score)
+            if f.warhead_score > 0.3:
+                f.kind, f.kind_confidence = "warhead", float(f.warhead_score)
+            else:
+                f.kind, f.kind_confidence = "unknown", 0.0
+        for lab in np.flatnonzero(size > 1).tolist():
             members = [post[j] for j in np.flatnonzero(label == lab).tolist()]
             infos = [self.info[slots[i]] for i in members]
             excess = _rcs_excess([f.rcs for f in infos])  # type: ignore[union-attr]
@@ -1249,8 +1290,6 @@ class Tracker:
                     has_ref and (cand.size == 1 or np.ptp(dv) > 0.0 or rcs_spread)
                 ) or rcs_spread
                 pick = int(cand[np.argmax(score)]) if informative else -1
-                dt = t_e - getattr(self, "_last_classify_s", t_e - 1.0)
-                alpha = 1.0 - math.exp(-max(dt, 0.0) / cfg.warhead_memory_s)
                 for n_ in cand.tolist():
                     f = infos[n_]
                     target = 1.0 if n_ == pick else 0.0
