@@ -245,3 +245,22 @@ def test_compiled_imm_matches_the_numpy_reference() -> None:
     np.testing.assert_allclose(u.P, v.P, rtol=1e-7, atol=1e-6)
     np.testing.assert_allclose(u.mu, v.mu, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(u.log_likelihood, v.log_likelihood, rtol=1e-9)
+
+
+def test_cluster_components_match_scipy() -> None:
+    """The tracker's label propagation finds the components scipy's graph search finds."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from trilink.tracking.tracker import _components
+
+    rng = np.random.default_rng(7)
+    for n in (1, 2, 5, 40, 120):
+        pts = rng.uniform(0.0, 1.0, size=(n, 2))
+        adj = np.linalg.norm(pts[:, None] - pts[None], axis=2) <= 0.12
+        mine = _components(adj)
+        _, ref = connected_components(csr_matrix(adj), directed=False)
+        # same partition: equal labels exactly where scipy's are equal
+        np.testing.assert_array_equal(mine[:, None] == mine[None], ref[:, None] == ref[None])
+        # each label is its component's smallest member
+        assert all(mine[i] == np.flatnonzero(mine == mine[i]).min() for i in range(n))

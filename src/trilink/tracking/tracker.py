@@ -44,8 +44,6 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
 
 from trilink.geo.gravity import gravity_accel_mps2
 from trilink.sensors.detection import DetectionBatch
@@ -341,14 +339,17 @@ class Tracker:
         buffer: list[tuple[float, int]] = []
         newest = -math.inf
         last_report = -math.inf
+        arr_l, t_l = arr.tolist(), detections.time_s.tolist()
+        window = self.cfg.oos_window_s
         for k in order.tolist():
-            newest = max(newest, float(arr[k]))
-            t_k = float(detections.time_s[k])
+            newest = max(newest, arr_l[k])
+            t_k = t_l[k]
             if t_k < self._processed_to:
                 self.late_dropped += 1
                 continue
             heapq.heappush(buffer, (t_k, k))
-            self._drain(buffer, newest - self.cfg.oos_window_s)
+            if buffer[0][0] <= newest - window:
+                self._drain(buffer, newest - window)
             if progress is not None and newest - last_report >= 10.0:
                 progress(newest)
                 last_report = newest
@@ -379,19 +380,20 @@ class Tracker:
         self._srr = srr
         self._rr = np.where(np.isfinite(srr), det.range_rate_mps, np.nan)
         self._rcs_db = det.snr_db + 40.0 * np.log10(det.range_m)
+        self._sid_list = det.sensor_id.tolist()  # per-detection Python values for the
+        self._rcs_list = self._rcs_db.tolist()  # bookkeeping loops
 
     def _drain(self, buffer: list[tuple[float, int]], until_s: float) -> None:
         """Process buffered detections with time <= until_s, frame by frame."""
-        det = self._det
-        assert det is not None
+        sids = self._sid_list
         while buffer and buffer[0][0] <= until_s:
             t0, k0 = heapq.heappop(buffer)
             frame = [k0]
-            sid = det.sensor_id[k0]
+            sid = sids[k0]
             keep: list[tuple[float, int]] = []
             while buffer and buffer[0][0] == t0:
                 tk, k = heapq.heappop(buffer)
-                if det.sensor_id[k] == sid:
+                if sids[k] == sid:
                     frame.append(k)
                 else:
                     keep.append((tk, k))
@@ -631,18 +633,19 @@ class Tracker:
         self.last_s[slots] = t_f
         self.hits[slots] += 1
         self._apply_locks(slots)
-        det = self._det
-        for s, k in zip(slots.tolist(), det_rows.tolist(), strict=True):
+        sids, rcs_db, log = self._sid_list, self._rcs_list, self._log
+        pbs = self.mu[slots, self._boost].tolist()
+        for s, k, pb in zip(slots.tolist(), det_rows.tolist(), pbs, strict=True):
             inf = self.info[s]
             assert inf is not None
-            self._log.append((inf.track_id, k))
-            sid = str(det.sensor_id[k])  # type: ignore[union-attr]
-            v = self._rcs_db[k]  # type: ignore[index]
+            log.append((inf.track_id, k))
+            v = rcs_db[k]
             if math.isfinite(v):
-                acc = inf.rcs.setdefault(sid, [0.0, 0.0])
+                acc = inf.rcs.get(sids[k])
+                if acc is None:
+                    acc = inf.rcs[sids[k]] = [0.0, 0.0]
                 acc[0] += v
                 acc[1] += 1.0
-            pb = float(self.mu[s, self._boost])
             if pb < 0.1:
                 if not math.isfinite(inf.ballistic_since_s):
                     inf.ballistic_since_s = t_f
@@ -1065,29 +1068,22 @@ class Tracker:
         cov = Pc[:, iu[0], iu[1]]
         for j, name in enumerate(COV_COLUMNS):
             block[name] = cov[:, j]
-        block["kind"] = np.array([f.kind for f in infos], dtype=np.str_)  # type: ignore[union-attr]
-        block["kind_confidence"] = np.array([f.kind_confidence for f in infos])  # type: ignore[union-attr]
-        block["parent_track_id"] = np.array([f.parent_id for f in infos], dtype=np.int64)  # type: ignore[union-attr]
+        per = [_output_fields(f) for f in infos]  # type: ignore[arg-type]
+        cols = list(zip(*per, strict=True))
+        block["kind"] = np.array(cols[0], dtype=np.str_)
+        block["kind_confidence"] = np.array(cols[1], dtype=float)
+        block["parent_track_id"] = np.array(cols[2], dtype=np.int64)
         block["boost_probability"] = mup[:, self._boost].copy()
         block["n_updates"] = self.hits[slots].astype(np.int64)
-        nan = math.nan
-        imps = [f.impact for f in infos]  # type: ignore[union-attr]
-        block["impact_lat_deg"] = np.degrees([p.lat_rad if p else nan for p in imps])  # type: ignore[attr-defined]
-        block["impact_lon_deg"] = np.degrees([p.lon_rad if p else nan for p in imps])  # type: ignore[attr-defined]
-        block["impact_time_s"] = np.array([p.time_s if p else nan for p in imps])  # type: ignore[attr-defined]
-        block["impact_semi_major_m"] = np.array(
-            [p.ellipse_semi_major_m if p else nan for p in imps]  # type: ignore[attr-defined]
-        )
-        block["impact_semi_minor_m"] = np.array(
-            [p.ellipse_semi_minor_m if p else nan for p in imps]  # type: ignore[attr-defined]
-        )
-        block["impact_orientation_deg"] = np.degrees(
-            [p.ellipse_orientation_rad if p else nan for p in imps]  # type: ignore[attr-defined]
-        )
-        las = [f.launch for f in infos]  # type: ignore[union-attr]
-        block["launch_lat_deg"] = np.degrees([la.lat_rad if la else nan for la in las])  # type: ignore[attr-defined]
-        block["launch_lon_deg"] = np.degrees([la.lon_rad if la else nan for la in las])  # type: ignore[attr-defined]
-        block["launch_time_s"] = np.array([la.time_s if la else nan for la in las])  # type: ignore[attr-defined]
+        block["impact_lat_deg"] = np.degrees(np.array(cols[3], dtype=float))
+        block["impact_lon_deg"] = np.degrees(np.array(cols[4], dtype=float))
+        block["impact_time_s"] = np.array(cols[5], dtype=float)
+        block["impact_semi_major_m"] = np.array(cols[6], dtype=float)
+        block["impact_semi_minor_m"] = np.array(cols[7], dtype=float)
+        block["impact_orientation_deg"] = np.degrees(np.array(cols[8], dtype=float))
+        block["launch_lat_deg"] = np.degrees(np.array(cols[9], dtype=float))
+        block["launch_lon_deg"] = np.degrees(np.array(cols[10], dtype=float))
+        block["launch_time_s"] = np.array(cols[11], dtype=float)
         self._rows.append(block)
 
     def _products(self, slots: NDArray[np.intp], xc: F64, Pc: F64, mup: F64, t_e: float) -> None:
@@ -1212,14 +1208,13 @@ class Tracker:
         cfg = self.cfg
         h = height_m(xc[:, 0:3])
         post: list[int] = []
+        pbs = mup[:, self._boost].tolist()
+        low_climb = ((np.einsum("ti,ti->t", xc[:, 3:6], xc[:, 0:3]) > 0.0) & (h < 150e3)).tolist()
         for i, s in enumerate(slots.tolist()):
             inf = self.info[s]
             assert inf is not None
-            pb = float(mup[i, self._boost])
-            climbing = float(xc[i, 3:6] @ xc[i, 0:3]) > 0.0
-            young_launch = (
-                inf.parent_id < 0 and inf.created_s > t_e - 60.0 and h[i] < 150e3 and climbing
-            )
+            pb = pbs[i]
+            young_launch = inf.parent_id < 0 and inf.created_s > t_e - 60.0 and low_climb[i]
             if not inf.spawned_in_boost and (
                 pb > 0.5 or t_e - inf.last_boost_s < 30.0 or young_launch
             ):
@@ -1234,7 +1229,7 @@ class Tracker:
             return
         pidx = np.array(post)
         d = np.linalg.norm(xc[pidx, None, 0:3] - xc[None, pidx, 0:3], axis=2)
-        _, label = connected_components(csr_matrix(d <= cfg.cluster_radius_m), directed=False)
+        label = _components(d <= cfg.cluster_radius_m)
         dt_c = t_e - getattr(self, "_last_classify_s", t_e - 1.0)
         alpha = 1.0 - math.exp(-max(dt_c, 0.0) / cfg.warhead_memory_s)
         size = np.bincount(label)
@@ -1322,6 +1317,42 @@ class Tracker:
         ia.impact_at_s = ib.impact_at_s = -math.inf
         ia.last_boost_s, ib.last_boost_s = ib.last_boost_s, ia.last_boost_s
         ia.warhead_score, ib.warhead_score = ib.warhead_score, ia.warhead_score
+
+
+_NO_IMPACT = (math.nan,) * 6
+_NO_LAUNCH = (math.nan,) * 3
+
+
+def _output_fields(f: _Info) -> tuple:
+    """A track's non-state output fields, in the order :meth:`Tracker._emit` reads them."""
+    p, la = f.impact, f.launch
+    imp = (
+        (
+            p.lat_rad,
+            p.lon_rad,
+            p.time_s,
+            p.ellipse_semi_major_m,
+            p.ellipse_semi_minor_m,
+            p.ellipse_orientation_rad,
+        )
+        if p is not None
+        else _NO_IMPACT
+    )
+    lau = (la.lat_rad, la.lon_rad, la.time_s) if la is not None else _NO_LAUNCH
+    return (f.kind, f.kind_confidence, f.parent_id, *imp, *lau)
+
+
+def _components(adj: NDArray[np.bool_]) -> NDArray[np.intp]:
+    """Connected components of a symmetric adjacency matrix with a true diagonal: each
+    node's label is the smallest node index of its component (label propagation; as
+    many passes as the components' diameter, which is small for track clusters)."""
+    n = adj.shape[0]
+    label = np.arange(n)
+    while True:
+        new = np.where(adj, label[None, :], n).min(axis=1)
+        if np.array_equal(new, label):
+            return label
+        label = new
 
 
 def _rcs_excess(rcs: list[dict[str, list[float]]], min_samples: int = 5) -> F64:
