@@ -463,9 +463,14 @@ class Tracker:
         # leftovers: children of confirmed tracks or new initiators
         # (confirmed tracks that took a detection of this scan: a second detection in
         # their gate is a resolved object)
-        parents_ok = self.confirmed[gate_slots] & np.isin(gate_slots, took)
         left = np.flatnonzero(~assigned_det)
-        spawn = self._spawn_parents(rows[left], t_f) if left.size else left
+        if left.size == 0:
+            self._maintain(t_f)
+            return
+        took_mask = np.zeros(self.alive.size, dtype=bool)
+        took_mask[took[took >= 0]] = True
+        parents_ok = self.confirmed[gate_slots] & took_mask[gate_slots]
+        spawn = self._spawn_parents(rows[left], t_f)
         self._pairing(rows[left], t_f)
         for j, sp in zip(left.tolist(), spawn.tolist(), strict=True):
             parent = -1
@@ -945,15 +950,20 @@ class Tracker:
             self.mu[alive, self._boost] > 0.5, np.minimum(limit, cfg.boost_coast_s), limit
         )
         dead = coast > limit
-        # divergence guard: non-finite states, lost position (σ > 30 km), below ground
-        xs, Ps = self.x[alive], self.P[alive]
-        bad = ~np.all(np.isfinite(xs), axis=(1, 2)) | ~np.all(np.isfinite(Ps), axis=(1, 2, 3))
-        tr = np.einsum("tmii->tm", Ps[:, :, 0:3, 0:3]).max(axis=1)
-        bad |= tr > (10_000.0**2)
-        r2 = np.einsum("tmi,tmi->tm", xs[:, :, 0:3], xs[:, :, 0:3])
-        bad |= (r2.min(axis=1) < 6_340_000.0**2) | (r2.max(axis=1) > 12_000_000.0**2)
-        v2 = np.einsum("tmi,tmi->tm", xs[:, :, 3:6], xs[:, :, 3:6])
-        bad |= v2.max(axis=1) > (1.5 * cfg.max_speed_mps) ** 2
+        # divergence guard: non-finite states, lost position (σ > 30 km), below ground;
+        # only states changed in this frame (the others passed it when they changed)
+        bad = np.zeros(alive.size, dtype=bool)
+        now = np.flatnonzero(self.t[alive] == t_f)
+        if now.size:
+            xs, Ps = self.x[alive[now]], self.P[alive[now]]
+            b = ~np.all(np.isfinite(xs), axis=(1, 2)) | ~np.all(np.isfinite(Ps), axis=(1, 2, 3))
+            tr = np.einsum("tmii->tm", Ps[:, :, 0:3, 0:3]).max(axis=1)
+            b |= tr > (10_000.0**2)
+            r2 = np.einsum("tmi,tmi->tm", xs[:, :, 0:3], xs[:, :, 0:3])
+            b |= (r2.min(axis=1) < 6_340_000.0**2) | (r2.max(axis=1) > 12_000_000.0**2)
+            v2 = np.einsum("tmi,tmi->tm", xs[:, :, 3:6], xs[:, :, 3:6])
+            b |= v2.max(axis=1) > (1.5 * cfg.max_speed_mps) ** 2
+            bad[now] = b
         dead |= bad
         for s in alive[dead & ~bad & conf].tolist():
             self._go_dormant(s)
