@@ -1,0 +1,189 @@
+"""The hub's Fuser on purpose-built ballistic geometries: association over time, global
+track numbers, splits, hysteresis, merges, reporting responsibility, kinds, and the
+bias estimator's convergence."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from trilink.fusion import Fuser, FuserConfig, TrackReports
+from trilink.fusion.fuser import HELD, REJECTED
+from trilink.fusion.predict import predict
+from trilink.fusion.registration import BiasEstimator, bias_jacobian, leave_one_out_references
+from trilink.geo.frames import enu_rotation, geodetic_to_ecef
+from trilink.tracking.measurement import SensorSites
+
+
+def _truth(n_obj: int, t: np.ndarray, spread_m: float = 50e3) -> np.ndarray:
+    """(T, n_obj, 6) ballistic states, objects `spread_m` apart."""
+    r0 = np.asarray(
+        geodetic_to_ecef(np.radians([40.0]), np.radians([133.0]), np.array([800e3]))
+    ).reshape(3)
+    x0 = np.zeros((n_obj, 6))
+    x0[:, :3] = r0 + np.arange(n_obj)[:, None] * np.array([spread_m, 0.0, 0.0])
+    x0[:, 3:] = [1500.0, -1000.0, 500.0]
+    out = np.empty((t.size, n_obj, 6))
+    for k, tk in enumerate(t):
+        out[k] = predict(x0, np.repeat(np.eye(6)[None], n_obj, 0), float(tk), q_m2ps3=0.0)[0]
+    return out
+
+
+def _reports(
+    truth: np.ndarray, k: int, nation: str, ids, sig_m: float, rng, objs=None
+) -> TrackReports:
+    objs = list(range(truth.shape[1])) if objs is None else objs
+    P = np.diag([sig_m**2] * 3 + [(sig_m / 50) ** 2] * 3)
+    x = truth[k, objs] + rng.multivariate_normal(np.zeros(6), P, size=len(objs))
+    return TrackReports.from_arrays(
+        nation=nation,
+        track_id=ids,
+        time_s=np.full(len(objs), float(k)),
+        state=x,
+        covariance=np.repeat(P[None], len(objs), 0),
+        kind=["warhead"] + ["debris"] * (len(objs) - 1),
+        kind_confidence=np.full(len(objs), 0.8),
+    )
+
+
+def test_one_global_track_per_object_and_stable_numbers() -> None:
+    rng = np.random.default_rng(7)
+    t = np.arange(30.0)
+    truth = _truth(3, t)
+    f = Fuser()
+    seen: dict[int, set[int]] = {}
+    for k in range(t.size):
+        jp_ids = [1, 2, 3] if k < 15 else [11, 2, 3]  # JP's track on object 0 is renumbered
+        rep = TrackReports.concatenate(
+            [
+                _reports(truth, k, "JP", jp_ids, 200.0, rng),
+                _reports(truth, k, "US", [7, 8, 9], 50.0, rng),
+            ]
+        )
+        st = f.update(rep)
+        assert len(st) == 3
+        near = np.argmin(
+            np.linalg.norm(st.state[:, None, :3] - truth[k][None, :, :3], axis=2), axis=1
+        )
+        for g, o in zip(st.global_track_number.tolist(), near.tolist(), strict=True):
+            seen.setdefault(o, set()).add(g)
+        assert set(st.contributors.tolist()) == {"JP;US"}
+        assert set(st.reporting_nation.tolist()) == {"US"}  # the smaller covariance
+    assert all(len(v) == 1 for v in seen.values()), seen
+    assert sorted(g for v in seen.values() for g in v) == [1, 2, 3]
+
+
+def test_split_child_gets_a_new_number_and_hysteresis_holds_one_bad_epoch() -> None:
+    rng = np.random.default_rng(8)
+    t = np.arange(20.0)
+    truth = _truth(2, t)
+    f = Fuser()
+    first = None
+    for k in range(t.size):
+        objs = [0] if k < 8 else [0, 1]  # object 1 splits off at 8 s: the child's new local id
+        ids = [1] if k < 8 else [1, 5]
+        rep = _reports(truth, k, "KR", ids, 100.0, rng, objs)
+        if k == 12:  # one bad epoch: KR's track 1 jumps 30 km
+            s = rep.state.copy()
+            s[0, 0] += 30e3
+            rep = TrackReports.from_arrays(**{**vars(rep), "state": s})
+        st = f.update(rep)
+        g1 = f.last_association.global_track_number[0]
+        if first is None:
+            first = g1
+        assert g1 == first  # local track 1 keeps its number, through the bad epoch too
+        if k == 12:
+            assert f.last_association.role[0] == HELD
+        if k >= 8:
+            assert len(set(f.last_association.global_track_number.tolist())) == 2
+            assert len(st) == (1 if k == 12 else 2)
+
+
+def test_two_system_tracks_on_one_object_merge_and_keep_the_older_number() -> None:
+    rng = np.random.default_rng(9)
+    t = np.arange(20.0)
+    truth = _truth(1, t)
+    cfg = FuserConfig(floor_position_m=10.0, floor_velocity_mps=0.1)
+    f = Fuser(cfg)
+    for k in range(t.size):
+        parts = [_reports(truth, k, "JP", [1], 30.0, rng)]
+        if k >= 3:
+            # US starts 3 s later 2 km off (a second system track); from 6 s its
+            # covariance grows to cover the offset, so the two tracks converge
+            rep = _reports(truth, k, "US", [4], 30.0 if k < 6 else 3000.0, rng)
+            s = rep.state.copy()
+            s[0, 0] += 2000.0
+            parts.append(TrackReports.from_arrays(**{**vars(rep), "state": s}))
+        st = f.update(TrackReports.concatenate(parts))
+    assert f.merges and f.merges[0].kept == 1
+    assert st.global_track_number.tolist() == [1]
+
+
+def test_invalid_reports_are_rejected_and_kinds_vote() -> None:
+    rng = np.random.default_rng(10)
+    truth = _truth(1, np.arange(2.0))
+    a = _reports(truth, 0, "JP", [1], 100.0, rng)
+    b = _reports(truth, 0, "US", [2], 100.0, rng)
+    b = TrackReports.from_arrays(
+        **{**vars(b), "kind": np.array(["unknown"]), "kind_confidence": np.array([0.0])}
+    )
+    bad = TrackReports.from_arrays(
+        **{**vars(b), "track_id": np.array([3]), "covariance": np.full((1, 6, 6), 1e40)}
+    )
+    f = Fuser()
+    st = f.update(TrackReports.concatenate([a, b, bad]))
+    assert f.last_association.role.tolist()[2] == REJECTED
+    assert len(st) == 1 and st.kind[0] == "warhead" and st.possible_warhead[0]
+
+
+def test_bias_estimator_converges_on_a_purpose_built_geometry() -> None:
+    """One radar with a 0.2° azimuth bias sees an object that a second nation tracks
+    without bias: the residual is J b (plus track noise); the estimate converges."""
+    rng = np.random.default_rng(11)
+    lat, lon = np.radians(37.9), np.radians(129.3)
+    cols = {
+        "sensor_id": np.array(["r1"]),
+        "nation": np.array(["KR"]),
+        "lat_deg": np.array([37.9]),
+        "lon_deg": np.array([129.3]),
+        "alt_m": np.array([50.0]),
+        "sigma_range_m": np.array([20.0]),
+        "sigma_az_rad": np.array([1e-3]),
+        "sigma_el_rad": np.array([1e-3]),
+    }
+    sites = SensorSites.from_table(cols)
+    assert np.allclose(sites.enu_rot[0], np.asarray(enu_rotation(lat, lon)).reshape(3, 3))
+    t = np.arange(200.0)
+    truth = _truth(1, t)[:, 0]
+    b_true = np.array([0.0, math.radians(0.2), 0.0])
+    est = BiasEstimator(sites)
+    J = bias_jacobian(
+        np.repeat(sites.r_ecef_m, t.size, 0), np.repeat(sites.enu_rot, t.size, 0), truth[:, :3]
+    )
+    P = np.diag([150.0**2] * 3)
+    for k in range(t.size):
+        # tracks with smooth (AR(1)) errors: what tracker output looks like
+        e1, e2 = rng.normal(size=3) * 150.0, rng.normal(size=3) * 150.0
+        r_kr = truth[k, :3] + J[k] @ b_true + e1
+        r_jp = truth[k, :3] + e2
+        est.update(float(k), np.array(["r1"]), r_kr[None], P[None], r_jp[None], P[None])
+    b = est.estimate("r1")
+    assert abs(b.azimuth_deg - 0.2) <= 0.02, (
+        f"azimuth bias {b.azimuth_deg:.4f}° (σ {math.degrees(b.sigma[1]):.4f}°)"
+    )
+    assert b.n_updates == t.size
+
+
+def test_leave_one_out_reference_is_the_other_nations_fusion() -> None:
+    rng = np.random.default_rng(12)
+    truth = _truth(1, np.arange(1.0))
+    rep = TrackReports.concatenate(
+        [_reports(truth, 0, n, [1], 100.0, rng) for n in ("JP", "KR", "US")]
+    )
+    rows, x, _P = leave_one_out_references(rep, np.array([5, 5, 5]), np.ones(3, bool))
+    assert rows.tolist() == [0, 1, 2]
+    from trilink.fusion.rules import covariance_intersection
+
+    xe, _ = covariance_intersection(rep.state[None, 1:], rep.covariance[None, 1:])
+    np.testing.assert_allclose(x[0], xe[0])
