@@ -1048,6 +1048,7 @@ class Tracker:
         r2 = np.einsum("ti,ti->t", xc[:, 0:3], xc[:, 0:3])
         lost = ~(np.isfinite(xc).all(axis=1) & np.isfinite(Pc).all(axis=(1, 2)))
         lost |= (r2 < 6_340_000.0**2) | (r2 > 12_000_000.0**2)
+        lost |= np.einsum("tii->t", Pc[:, 0:3, 0:3]) > 10_000.0**2  # as _maintain's guard
         if np.any(lost):
             self.alive[slots[lost]] = False
         self._deduplicate(slots, xc, Pc)
