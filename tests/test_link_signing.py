@@ -14,7 +14,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trilink.link import signing
-from trilink.link.messages import MAX_MESSAGE_BYTES, Heartbeat, Signed, TrackReport
+from trilink.link.messages import (
+    MAX_MESSAGE_BYTES,
+    Heartbeat,
+    Signed,
+    TrackReport,
+    decode_signed,
+)
 from trilink.link.signing import KeyPair, Signer, Verifier, VerifierStats
 
 JP_KEY = KeyPair.generate()
@@ -276,3 +282,21 @@ def test_verification_is_fast_enough() -> None:
     per_message_s = (time.perf_counter() - t0) / len(blobs)
     assert v.stats.accepted == 300
     assert per_message_s < 1e-3, f"verify took {per_message_s * 1e6:.0f} µs per message"
+
+
+def test_non_canonical_envelope_encoding_dropped() -> None:
+    """MessagePack can spell one value several ways (1 as fixint 0x01 or uint8 0xcc 0x01).
+    The signature covers values, so a re-spelled envelope would verify: it must not."""
+    signer = Signer("JP", JP_KEY)
+    v = _verifier()
+    blob = signer.sign(_beat(0), sent_time_s=0.0)
+    assert blob[0] == 0x97 and blob[1] == 0x01  # array of 7, version 1 as a fixint
+    respelled = blob[:1] + b"\xcc\x01" + blob[2:]
+    assert decode_signed(respelled) == decode_signed(blob)  # the same values
+    logging.getLogger("trilink.link.signing").disabled = True
+    try:
+        assert v.verify(respelled) is None
+    finally:
+        logging.getLogger("trilink.link.signing").disabled = False
+    assert v.last_reason == "malformed"
+    assert v.verify(blob) == _beat(0)  # the canonical one still passes

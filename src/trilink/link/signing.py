@@ -295,6 +295,9 @@ class _Window:
         self.bits = 1  # bit i set <=> seq (high - i) accepted
 
 
+_ENVELOPE_ENCODER: Final = msgspec.msgpack.Encoder()
+
+
 class Verifier:
     """Verifies envelopes from trusted origins; returns inner messages or drops (see module).
 
@@ -394,6 +397,12 @@ class Verifier:
             return None
         if env.version != WIRE_VERSION:
             self._drop("malformed", f"envelope version {env.version} (reads {WIRE_VERSION})")
+            return None
+        if _ENVELOPE_ENCODER.encode(env) != data:
+            # MessagePack allows several encodings of one value (an int as fixint or
+            # uint8, ...); the signature covers the values, so only the one encoding
+            # the Signer writes is accepted: no malleable envelopes
+            self._drop("malformed", f"non-canonical envelope encoding from {env.origin!r}")
             return None
         keys = self._keys.get(env.origin)
         if keys is None:
