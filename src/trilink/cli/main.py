@@ -315,6 +315,17 @@ def _run_and_report(
         )
     for nation, tr in result.tracks.items():
         _print_tracks(nation, tr.columns)
+    if result.link is not None:
+        lk, hs, vs = result.link, result.link.hub, result.link.hub_verifier
+        gtn = lk.system_tracks_table().get("global_track_number")
+        n_gtn = len(set(gtn.tolist())) if gtn is not None else 0
+        console.print(
+            f"hub: {hs.reports:,} national track reports verified "
+            f"({vs.dropped} dropped), {hs.epochs_fused:,} epochs fused into {n_gtn} global "
+            f"tracks; {hs.system_tracks_released:,} system tracks released "
+            f"({hs.refused_releases} releases refused by the policy); received: "
+            + ", ".join(f"{k} {v:,}" for k, v in lk.received.items())
+        )
     for name, path in result.outputs.items():
         console.print(f"wrote {name}: {path}")
 

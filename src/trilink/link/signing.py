@@ -309,6 +309,10 @@ class Verifier:
         name: a label for log lines (e.g. the receiving node).
         backend: ``"cryptography"`` (OpenSSL), ``"pynacl"`` (libsodium, ~2x faster;
             needs PyNaCl) or ``"auto"`` (PyNaCl when importable).
+        relays: signers trusted to relay messages of other origins (the hub, which
+            re-signs what it releases after the policy has filtered it); anyone else
+            signing a message that names another origin is dropped as
+            ``origin_mismatch``.
     """
 
     def __init__(
@@ -318,6 +322,7 @@ class Verifier:
         window: int = DEFAULT_REPLAY_WINDOW,
         name: str = "verifier",
         backend: Backend = "auto",
+        relays: frozenset[str] | set[str] = frozenset(),
     ) -> None:
         if window < 1:
             raise ValueError(f"window: must be >= 1, got {window}")
@@ -341,6 +346,7 @@ class Verifier:
                     self.trust(origin, key, key_id=key_id)
         self._window = window
         self._name = name
+        self._relays = frozenset(relays)
         self._windows: dict[str, _Window] = {}
         self._counts = dict.fromkeys((*_REASONS, "accepted", "gap", "late_accepted"), 0)
         self.last_reason: str = ""
@@ -434,7 +440,7 @@ class Verifier:
         except (msgspec.MsgspecError, ValueError, TypeError) as exc:
             self._drop("malformed", f"payload from {env.origin} (seq {env.seq}): {exc}")
             return None
-        if message.origin != env.origin:
+        if message.origin != env.origin and env.origin not in self._relays:
             self._drop(
                 "origin_mismatch",
                 f"{type(message).__name__} claims origin {message.origin!r} but was "

@@ -26,6 +26,7 @@ from trilink.sensors.space_ir import (
     estimate_launch,
     simulate_ir_detections,
 )
+from trilink.sim.link_run import EventLog, LinkResult, run_link
 from trilink.tables import write_table
 from trilink.threats.flight import Flight, fly_batch
 from trilink.threats.truth import TRUTH_COLUMNS, truth_table
@@ -47,6 +48,8 @@ class RunResult:
     launch_notices: tuple[LaunchNotice, ...] = ()
     tracks: dict[str, TrackOutput] = field(default_factory=dict)
     """Each nation's tracker output on its own radars' detections."""
+    link: LinkResult | None = None
+    """The link stage: the hub's fused picture, relays, counters."""
 
     def first_detections(self, by: Literal["sensor", "nation"] = "nation") -> dict[str, NDArray]:
         """First detection per nation (or sensor) and truth object."""
@@ -123,6 +126,7 @@ def run_scenario(
     *,
     detect: bool = True,
     track: bool = False,
+    link: bool = True,
     table_format: Literal["csv", "parquet"] = "csv",
     progress: Callable[[str], None] | None = None,
 ) -> RunResult:
@@ -156,6 +160,7 @@ def run_scenario(
         ir_detections = simulate_ir_detections(DEFAULT_SPACE_IR, flights, ir_rng)
         notices = _launch_notices(flights, ir_detections)
     tracks: dict[str, TrackOutput] = {}
+    consumed: dict[str, DetectionBatch] = {}
     if track and detections is not None:
         table = sensors_table(sensors)
         all_sites = SensorSites.from_table(table)
@@ -168,6 +173,26 @@ def run_scenario(
 
             say(f"tracking {nation}")
             tracks[nation] = Tracker(sites).run(mine, t_end_s=duration, progress=tick)
+            consumed[nation] = mine
+    link_result: LinkResult | None = None
+    events: EventLog | None = None
+    if link and tracks:
+        events = EventLog(Path(out_dir) / "events.jsonl" if out_dir is not None else None)
+
+        def hop(t: float, t_end: float) -> None:
+            say(f"link and hub: {t:.0f} of {t_end:.0f} s")
+
+        say("link: national nodes -> hub -> partners")
+        try:
+            link_result = run_link(
+                tracks,
+                epoch_utc=scenario.spec.scenario.epoch_utc,
+                detections=consumed,
+                sink=events,
+                progress=hop,
+            )
+        finally:
+            events.close()
     outputs: dict[str, Path] = {}
     if out_dir is not None:
         out = Path(out_dir)
@@ -185,6 +210,21 @@ def run_scenario(
             outputs["detections"] = write_table(
                 out / f"detections{ext}", cols, (*DETECTION_COLUMNS, *sig)
             )
+        if events is not None and events.path is not None:
+            outputs["events"] = events.path
+        if link_result is not None:
+            fused = link_result.system_tracks_table()
+            if fused:
+                outputs["system tracks"] = write_table(
+                    out / f"system_tracks{ext}", fused, tuple(fused)
+                )
+                say("drawing the hub's picture")
+                outputs["system tracks plot"] = plot_tracks(
+                    fused | {"track_id": fused["global_track_number"]},
+                    out / "system_tracks.png",
+                    truth=table,
+                    title=f"{scenario.name}: the hub's fused picture (global track numbers)",
+                )
         for nation, tr in tracks.items():
             outputs[f"tracks {nation}"] = write_table(
                 out / f"tracks_{nation}{ext}", tr.columns, TRACK_COLUMNS
@@ -205,4 +245,5 @@ def run_scenario(
         ir_detections=ir_detections,
         launch_notices=notices,
         tracks=tracks,
+        link=link_result,
     )

@@ -1,0 +1,348 @@
+"""The hub (INDOPACOM): verify what the nations send, fuse it, release what policy allows.
+
+The :class:`Hub` subscribes, as the policy's hub participant, to every nation's
+``tl.<NATION>.tracks | heartbeat | notices``. Each envelope is verified
+(:class:`~trilink.link.signing.Verifier`: forged, replayed, malformed and oversized
+envelopes are counted, logged and dropped; the hub never raises on input) and must
+come from the nation its subject names.
+
+**Epochs.** A node sends its reports valid at an output epoch, then a heartbeat for
+that epoch. The hub fuses epoch *e* (:class:`trilink.fusion.Fuser`) once every
+expected nation has closed *e*, or once another nation is ``max_wait_epochs`` ahead
+(a silent or cut-off partner must not stall the picture). Reports inside an epoch are
+fused in (nation, track id) order, whatever order the network delivered them in, so
+the fused picture is the same in one process and over NATS.
+
+**Release.** Each system track becomes a :class:`~trilink.link.messages.SystemTrack`
+(origin = hub, the global track number); for every partner,
+:meth:`~trilink.link.policy.Policy.release_decision` says whether and in what form it
+may go; released messages are signed by the hub and published on
+``tl.release.<NATION>.system_tracks``. Launch notices are relayed the same way on
+``tl.release.<NATION>.notices``. Every decision goes to the event sink.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from trilink.fusion import Fuser, SystemTracks, TrackReports
+from trilink.link.bus import Transport
+from trilink.link.messages import (
+    Heartbeat,
+    LaunchNotice,
+    Message,
+    SystemTrack,
+    TrackReport,
+    covariance_from_upper,
+    covariance_upper,
+)
+from trilink.link.policy import Policy
+from trilink.link.signing import Signer, Verifier
+
+__all__ = ["Hub", "HubStats"]
+
+logger = logging.getLogger("trilink.link.hub")
+
+EventSink = Callable[[dict[str, Any]], None]
+
+_RELEASE_SUBJECT = {
+    "SystemTrack": "system_tracks",
+    "LaunchNotice": "notices",
+    "Alert": "alerts",
+    "RegistrationCorrection": "registration",
+    "LinkStatus": "status",
+    "Heartbeat": "status",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class HubStats:
+    """Counters of a hub (a snapshot)."""
+
+    reports: int
+    """Verified track reports received."""
+    epochs_fused: int
+    system_tracks_released: int
+    """SystemTrack messages published (all partners)."""
+    refused_releases: int
+    """Release decisions the policy said no to."""
+    dropped: int
+    """Envelopes the verifier dropped, plus messages on the wrong subject."""
+    late_reports: int
+    """Reports for an epoch already fused (not used)."""
+
+
+class Hub:
+    """The fusing and relaying hub (see the module docstring).
+
+    Args:
+        transport: the link.
+        policy: the sharing policy (its ``hub`` is this participant).
+        signer: the hub's signer (origin ``policy.hub``).
+        verifier: trusts every nation's key.
+        fuser: the track-to-track fusion engine.
+        nations: the partners whose epochs the hub waits for, and to whom it releases.
+        epoch_utc: the scenario epoch.
+        clock: scenario time now.
+        sink: optional event sink.
+        max_wait_epochs: fuse an epoch without a nation once another is this far ahead.
+        every_s: the output epoch spacing (to count epochs ahead).
+    """
+
+    def __init__(
+        self,
+        transport: Transport,
+        policy: Policy,
+        signer: Signer,
+        verifier: Verifier,
+        fuser: Fuser,
+        *,
+        nations: Sequence[str],
+        epoch_utc: datetime,
+        clock: Callable[[], float],
+        sink: EventSink | None = None,
+        max_wait_epochs: int = 5,
+        every_s: float = 1.0,
+    ) -> None:
+        self.transport, self.policy, self.signer = transport, policy, signer
+        self.verifier, self.fuser = verifier, fuser
+        self.nations = tuple(nations)
+        self.epoch_utc, self.clock, self.sink = epoch_utc, clock, sink
+        self.max_wait_epochs, self.every_s = int(max_wait_epochs), float(every_s)
+        self.me = policy.hub
+        self._pending: dict[float, list[TrackReport]] = defaultdict(list)
+        self._closed: dict[str, float] = dict.fromkeys(self.nations, -math.inf)
+        self._fused_to = -math.inf
+        self._track_seq: dict[int, int] = {}
+        self.pictures: list[SystemTracks] = []
+        """The fused picture of every epoch, in order."""
+        self.impacts: list[dict[str, np.ndarray]] = []
+        """Per picture, the impact columns of the tracks table (the reporting nation's
+        prediction for each system track; NaN where it has none)."""
+        self._n = {"reports": 0, "epochs": 0, "released": 0, "refused": 0, "dropped": 0}
+        self._n["late"] = 0
+        self._subs = [
+            transport.subscribe(f"tl.{nation}.{kind}", handler, subscriber=self.me)
+            for nation in self.nations
+            for kind, handler in (
+                ("tracks", self._on_track),
+                ("heartbeat", self._on_heartbeat),
+                ("notices", self._on_notice),
+            )
+        ]
+
+    @property
+    def stats(self) -> HubStats:
+        n = self._n
+        return HubStats(
+            reports=n["reports"],
+            epochs_fused=n["epochs"],
+            system_tracks_released=n["released"],
+            refused_releases=n["refused"],
+            dropped=n["dropped"],
+            late_reports=n["late"],
+        )
+
+    def _emit(self, event: dict[str, Any]) -> None:
+        if self.sink is not None:
+            self.sink(event)
+
+    # -- input ---------------------------------------------------------------------
+    def _verified(self, subject: str, data: bytes) -> Message | None:
+        msg = self.verifier.verify(data)
+        if msg is None:
+            self._n["dropped"] += 1
+            self._emit(
+                {
+                    "t_s": self.clock(),
+                    "event": "dropped",
+                    "at": self.me,
+                    "subject": subject,
+                    "reason": self.verifier.last_reason,
+                }
+            )
+            return None
+        nation = subject.split(".")[1]
+        if getattr(msg, "origin", None) != nation:
+            self._n["dropped"] += 1
+            logger.warning("%s from %s on %s: wrong subject", type(msg).__name__, msg, subject)
+            self._emit(
+                {
+                    "t_s": self.clock(),
+                    "event": "dropped",
+                    "at": self.me,
+                    "subject": subject,
+                    "reason": "subject_mismatch",
+                }
+            )
+            return None
+        return msg
+
+    def _on_track(self, subject: str, data: bytes) -> None:
+        msg = self._verified(subject, data)
+        if not isinstance(msg, TrackReport):
+            return
+        if msg.time_s <= self._fused_to:
+            self._n["late"] += 1
+            return
+        self._n["reports"] += 1
+        self._pending[msg.time_s].append(msg)
+
+    def _on_heartbeat(self, subject: str, data: bytes) -> None:
+        msg = self._verified(subject, data)
+        if not isinstance(msg, Heartbeat) or msg.origin not in self._closed:
+            return
+        self._closed[msg.origin] = max(self._closed[msg.origin], msg.time_s)
+        self._advance()
+
+    def _on_notice(self, subject: str, data: bytes) -> None:
+        msg = self._verified(subject, data)
+        if isinstance(msg, LaunchNotice):
+            self._release(msg)
+
+    # -- fusion ----------------------------------------------------------------------
+    def _advance(self) -> None:
+        """Fuse every epoch that all nations have closed (or that one is far past)."""
+        done = min(self._closed.values())
+        ahead = max(self._closed.values()) - self.max_wait_epochs * self.every_s
+        ready = max(done, ahead)
+        epochs = sorted({t for t in self._closed.values() if math.isfinite(t)} | set(self._pending))
+        for e in epochs:
+            if e <= self._fused_to or e > ready:
+                continue
+            self._fuse(e)
+
+    def flush(self) -> None:
+        """Fuse everything still pending (end of a run)."""
+        for e in sorted(self._pending):
+            if e > self._fused_to:
+                self._fuse(e)
+
+    def _fuse(self, t_e: float) -> None:
+        reps = sorted(self._pending.pop(t_e, []), key=lambda r: (r.origin, r.track_id))
+        for e in [e for e in self._pending if e < t_e]:  # stragglers of skipped epochs
+            self._n["late"] += len(self._pending.pop(e))
+        self._fused_to = t_e
+        n = len(reps)
+        tr = TrackReports.from_arrays(
+            nation=[r.origin for r in reps],
+            track_id=[r.track_id for r in reps],
+            time_s=[r.time_s for r in reps],
+            state=np.array([(*r.r_ecef_m, *r.v_ecef_mps) for r in reps]).reshape(n, 6),
+            covariance=np.array([covariance_from_upper(r.covariance_upper) for r in reps]).reshape(
+                n, 6, 6
+            ),
+            kind=[r.kind for r in reps],
+            kind_confidence=np.array([r.kind_confidence for r in reps]),
+        )
+        pic = self.fuser.update(tr, t_e)
+        self.pictures.append(pic)
+        self._n["epochs"] += 1
+        now = self.clock()
+        impacts = {}
+        for r in reps:  # the best-placed contributor's impact estimate goes along
+            if r.impact is not None:
+                impacts[(r.origin, r.track_id)] = r.impact
+        imp_cols = {
+            k: np.full(len(pic), np.nan)
+            for k in (
+                "impact_lat_deg",
+                "impact_lon_deg",
+                "impact_time_s",
+                "impact_semi_major_m",
+                "impact_semi_minor_m",
+                "impact_orientation_deg",
+            )
+        }
+        self.impacts.append(imp_cols)
+        for m in range(len(pic)):
+            gtn = int(pic.global_track_number[m])
+            seq = self._track_seq.get(gtn, 0) + 1
+            self._track_seq[gtn] = seq
+            contributors = tuple(c for c in str(pic.contributors[m]).split(";") if c)
+            impact = None
+            for member in str(pic.members[m]).split(";"):
+                if ":" in member:
+                    nat, tid = member.split(":", 1)
+                    if nat == str(pic.reporting_nation[m]) and (nat, int(tid)) in impacts:
+                        impact = impacts[(nat, int(tid))]
+            if impact is not None:
+                imp_cols["impact_lat_deg"][m] = impact.lat_deg
+                imp_cols["impact_lon_deg"][m] = impact.lon_deg
+                imp_cols["impact_time_s"][m] = impact.time_s
+                imp_cols["impact_semi_major_m"][m] = impact.semi_major_m
+                imp_cols["impact_semi_minor_m"][m] = impact.semi_minor_m
+                imp_cols["impact_orientation_deg"][m] = impact.orientation_deg
+            kind = str(pic.kind[m])
+            st = SystemTrack(
+                origin=self.me,
+                track_number=gtn,
+                seq=seq,
+                time_s=t_e,
+                epoch_utc=self.epoch_utc,
+                sent_time_s=now,
+                r_ecef_m=tuple(float(v) for v in pic.state[m, 0:3]),  # type: ignore[arg-type]
+                v_ecef_mps=tuple(float(v) for v in pic.state[m, 3:6]),  # type: ignore[arg-type]
+                covariance_upper=covariance_upper(pic.covariance[m]),
+                contributing_nations=contributors,
+                kind=kind if kind in ("warhead", "stage", "debris") else "unknown",  # type: ignore[arg-type]
+                kind_confidence=float(min(max(pic.kind_confidence[m], 0.0), 1.0)),
+                impact=impact,
+            )
+            self._emit(
+                {
+                    "t_s": now,
+                    "event": "system_track",
+                    "global_track_number": gtn,
+                    "time_of_validity_s": t_e,
+                    "kind": st.kind,
+                    "contributors": list(contributors),
+                    "reporting_nation": str(pic.reporting_nation[m]),
+                    "r_ecef_m": list(st.r_ecef_m),
+                    "v_ecef_mps": list(st.v_ecef_mps),
+                }
+            )
+            self._release(st)
+
+    def _release(self, message: Message) -> None:
+        """Pass ``message`` to every partner the policy allows, signed by the hub."""
+        tname = type(message).__name__
+        leaf = _RELEASE_SUBJECT.get(tname)
+        now = self.clock()
+        for nation in self.nations:
+            d = self.policy.release_decision(message, nation)
+            self._emit(
+                {
+                    "t_s": now,
+                    "event": "relay",
+                    "from": getattr(message, "origin", self.me),
+                    "to": nation,
+                    "type": tname,
+                    "global_track_number": getattr(message, "track_number", None),
+                    "decision": "released" if d.allowed else "refused",
+                    "reason": d.reason,
+                }
+            )
+            if not d.allowed or d.message is None or leaf is None:
+                self._n["refused"] += 1
+                continue
+            self.transport.publish(
+                f"tl.release.{nation}.{leaf}",
+                self.signer.sign(d.message, sent_time_s=now),
+                sender=self.me,
+            )
+            if tname == "SystemTrack":
+                self._n["released"] += 1
+
+    def close(self) -> None:
+        for s in self._subs:
+            s.unsubscribe()
+        self._subs = []
