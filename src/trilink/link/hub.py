@@ -36,6 +36,8 @@ import numpy as np
 from trilink.fusion import Fuser, SystemTracks, TrackReports
 from trilink.link.bus import Transport
 from trilink.link.messages import (
+    BUNDLE_MAX_ITEMS,
+    Bundle,
     Heartbeat,
     LaunchNotice,
     Message,
@@ -188,13 +190,15 @@ class Hub:
 
     def _on_track(self, subject: str, data: bytes) -> None:
         msg = self._verified(subject, data)
-        if not isinstance(msg, TrackReport):
-            return
-        if msg.time_s <= self._fused_to:
-            self._n["late"] += 1
-            return
-        self._n["reports"] += 1
-        self._pending[msg.time_s].append(msg)
+        items = msg.items if isinstance(msg, Bundle) else (msg,)
+        for r in items:
+            if not isinstance(r, TrackReport):
+                continue
+            if r.time_s <= self._fused_to:
+                self._n["late"] += 1
+                continue
+            self._n["reports"] += 1
+            self._pending[r.time_s].append(r)
 
     def _on_heartbeat(self, subject: str, data: bytes) -> None:
         msg = self._verified(subject, data)
@@ -263,6 +267,7 @@ class Hub:
             )
         }
         self.impacts.append(imp_cols)
+        released: list[SystemTrack] = []
         for m in range(len(pic)):
             gtn = int(pic.global_track_number[m])
             seq = self._track_seq.get(gtn, 0) + 1
@@ -310,7 +315,41 @@ class Hub:
                     "v_ecef_mps": list(st.v_ecef_mps),
                 }
             )
-            self._release(st)
+            released.append(st)
+        self._release_bundled(released, t_e)
+
+    def _release_bundled(self, messages: list[SystemTrack], t_e: float) -> None:
+        """Release an epoch's system tracks: per partner, the policy decides item by
+        item (each decision logged) and the releasable ones go in signed bundles."""
+        now = self.clock()
+        for nation in self.nations:
+            out: list[Message] = []
+            for m in messages:
+                d = self.policy.release_decision(m, nation)
+                self._emit(
+                    {
+                        "t_s": now,
+                        "event": "relay",
+                        "from": m.origin,
+                        "to": nation,
+                        "type": "SystemTrack",
+                        "global_track_number": m.track_number,
+                        "decision": "released" if d.allowed else "refused",
+                        "reason": d.reason,
+                    }
+                )
+                if d.allowed and d.message is not None:
+                    out.append(d.message)
+                else:
+                    self._n["refused"] += 1
+            for k in range(0, len(out), BUNDLE_MAX_ITEMS):
+                b = Bundle(origin=self.me, time_s=t_e, items=tuple(out[k : k + BUNDLE_MAX_ITEMS]))  # type: ignore[arg-type]
+                self.transport.publish(
+                    f"tl.release.{nation}.system_tracks",
+                    self.signer.sign(b, sent_time_s=now),
+                    sender=self.me,
+                )
+            self._n["released"] += len(out)
 
     def _release(self, message: Message) -> None:
         """Pass ``message`` to every partner the policy allows, signed by the hub."""

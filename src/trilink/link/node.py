@@ -2,7 +2,9 @@
 
 A :class:`NationalNode` turns rows of its tracker's tracks table (the DESIGN.md
 contract, read by column name only: the link never looks inside the tracker) into
-signed :class:`~trilink.link.messages.TrackReport` messages on ``tl.<NATION>.tracks``,
+:class:`~trilink.link.messages.TrackReport` messages, sent on ``tl.<NATION>.tracks``
+in signed :class:`~trilink.link.messages.Bundle` s (one signature per up to
+:data:`~trilink.link.messages.BUNDLE_MAX_ITEMS` reports),
 closes every output epoch with a :class:`~trilink.link.messages.Heartbeat` on
 ``tl.<NATION>.heartbeat`` (the hub fuses an epoch once every nation has closed it), and
 keeps what the hub releases to it on ``tl.release.<NATION>.>`` after verifying the
@@ -25,7 +27,9 @@ from numpy.typing import NDArray
 
 from trilink.link.bus import Transport
 from trilink.link.messages import (
+    BUNDLE_MAX_ITEMS,
     AnyMessage,
+    Bundle,
     Heartbeat,
     ImpactEstimate,
     LaunchPoint,
@@ -191,10 +195,13 @@ class NationalNode:
             sensor_ids=sensor_ids,
         )
         subject = f"tl.{self.nation}.tracks"
-        for r in reports:
+        for k in range(0, len(reports), BUNDLE_MAX_ITEMS):
+            items = tuple(reports[k : k + BUNDLE_MAX_ITEMS])
+            msg = Bundle(origin=self.nation, time_s=float(t_s), items=items)
             self.transport.publish(
-                subject, self.signer.sign(r, sent_time_s=now), sender=self.nation
+                subject, self.signer.sign(msg, sent_time_s=now), sender=self.nation
             )
+        for r in reports:
             if self.sink is not None:
                 self.sink(
                     {
@@ -244,7 +251,11 @@ class NationalNode:
                     }
                 )
             return
-        self.received.append(Received(self.clock(), subject, msg))
+        now = self.clock()
+        if isinstance(msg, Bundle):
+            self.received.extend(Received(now, subject, m) for m in msg.items)
+        else:
+            self.received.append(Received(now, subject, msg))
 
     def close(self) -> None:
         if self._subscription is not None:

@@ -49,7 +49,7 @@ from typing import Any, Final, Literal
 import msgspec
 import msgspec.inspect as mi
 
-from trilink.link.messages import MESSAGE_TYPES, Message
+from trilink.link.messages import MESSAGE_TYPES, Bundle, Message
 from trilink.link.subjects import (
     compile_pattern,
     is_subset,
@@ -472,6 +472,8 @@ class Policy:
         ``coarsen`` fields rounded (``msgspec.structs.replace``; the original is
         untouched).
         """
+        if isinstance(message, Bundle):
+            return self._release_bundle(message, recipient)
         tname = type(message).__name__
         origin: str = getattr(message, "origin", "")
         if recipient == self.hub:
@@ -510,6 +512,39 @@ class Policy:
             recipient=recipient,
             message_type=tname,
             message=_apply(message, plan),
+        )
+
+    def _release_bundle(self, bundle: Bundle, recipient: str) -> ReleaseDecision:
+        """A bundle is released item by item: the bundle of the releasable items (their
+        filtered copies), or nothing if none is."""
+        kept: list[Message] = []
+        reasons: dict[str, int] = {}
+        for item in bundle.items:
+            d = self.release_decision(item, recipient)
+            if d.message is not None:
+                kept.append(d.message)
+            else:
+                reasons[d.reason] = reasons.get(d.reason, 0) + 1
+        refused = "; ".join(f"{n}× {r}" for r, n in reasons.items())
+        if not kept:
+            return ReleaseDecision(
+                allowed=False,
+                reason=f"no releasable item ({refused})",
+                recipient=recipient,
+                message_type="Bundle",
+                message=None,
+            )
+        same = len(kept) == len(bundle.items) and all(
+            a is b for a, b in zip(kept, bundle.items, strict=True)
+        )
+        out = bundle if same else msgspec.structs.replace(bundle, items=tuple(kept))
+        return ReleaseDecision(
+            allowed=True,
+            reason=f"{len(kept)} of {len(bundle.items)} items releasable"
+            + (f" (refused: {refused})" if refused else ""),
+            recipient=recipient,
+            message_type="Bundle",
+            message=out,
         )
 
     def release(self, message: Message, recipient: str) -> Message | None:

@@ -63,6 +63,7 @@ from trilink.link.messages import (
     MAX_MESSAGE_BYTES,
     WIRE_VERSION,
     AnyMessage,
+    Bundle,
     Message,
     Signed,
     encode_message,
@@ -440,7 +441,17 @@ class Verifier:
         except (msgspec.MsgspecError, ValueError, TypeError) as exc:
             self._drop("malformed", f"payload from {env.origin} (seq {env.seq}): {exc}")
             return None
-        if message.origin != env.origin and env.origin not in self._relays:
+        relay = env.origin in self._relays
+        if isinstance(message, Bundle) and not relay:
+            other = next((m for m in message.items if m.origin != env.origin), None)
+            if other is not None:
+                self._drop(
+                    "origin_mismatch",
+                    f"bundle from {env.origin!r} carries a {type(other).__name__} of "
+                    f"{other.origin!r} (seq {env.seq})",
+                )
+                return None
+        if message.origin != env.origin and not relay:
             self._drop(
                 "origin_mismatch",
                 f"{type(message).__name__} claims origin {message.origin!r} but was "
