@@ -5,7 +5,8 @@ three nations' tracks tables (≈30 k reports) are replayed epoch by epoch throu
 :func:`trilink.fusion.fuse_run` (``--repeat`` times, best wall time reported) on one
 core (``os.sched_setaffinity``) unless ``--all-cores``. Target ≥ 10,000 reports/s.
 
-Options: ``--repeat=N`` (3), ``--fusion=ci|independent`` (ci), ``--all-cores``.
+Options: ``--repeat=N`` (3), ``--fusion=scaled|independent|ci`` (the
+:class:`~trilink.fusion.FuserConfig` default, scaled), ``--all-cores``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ TARGET_PER_S = 10_000.0
 
 def main(argv: list[str]) -> None:
     repeat = 3
-    fusion = "ci"
+    fusion = FuserConfig().fusion
     for a in argv:
         if a.startswith("--repeat="):
             repeat = int(a.split("=", 1)[1])

@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from trilink.fusion import Fuser, FuserConfig, TrackReports
-from trilink.fusion.fuser import HELD, REJECTED
+from trilink.fusion.fuser import ABSORBED, HELD, REJECTED
 from trilink.fusion.predict import predict
 from trilink.fusion.registration import BiasEstimator, bias_jacobian, leave_one_out_references
 from trilink.geo.frames import enu_rotation, geodetic_to_ecef
@@ -187,3 +187,53 @@ def test_leave_one_out_reference_is_the_other_nations_fusion() -> None:
 
     xe, _ = covariance_intersection(rep.state[None, 1:], rep.covariance[None, 1:])
     np.testing.assert_allclose(x[0], xe[0])
+
+
+def test_close_objects_of_one_nation_stay_apart_and_its_duplicates_merge() -> None:
+    """Two objects 3 km apart, each tracked by JP (σ 50 m) and US: one system track
+    each, for every epoch (no absorption of JP's second track into the first). Then
+    JP starts a duplicate track on object 0 at 10 s: its new system track stays in
+    the merge gate of the older one and is merged after ``merge_epochs`` epochs,
+    keeping the older number; JP's duplicate report is then absorbed."""
+    rng = np.random.default_rng(13)
+    t = np.arange(25.0)
+    truth = _truth(2, t, spread_m=3000.0)
+    cfg = FuserConfig()
+    f = Fuser(cfg)
+    for k in range(t.size):
+        parts = [
+            _reports(truth, k, "JP", [1, 2], 50.0, rng),
+            _reports(truth, k, "US", [7, 8], 50.0, rng),
+        ]
+        if k >= 10:
+            parts.append(_reports(truth, k, "JP", [3], 50.0, rng, [0]))
+        st = f.update(TrackReports.concatenate(parts))
+        if k < 10 or k >= 10 + cfg.merge_epochs:
+            assert st.global_track_number.tolist() == [1, 2], (k, st.global_track_number)
+            assert set(st.contributors.tolist()) == {"JP;US"}
+    assert [(m.kept, m.dropped) for m in f.merges] == [(1, 3)]
+    assert f.last_association.role.tolist()[-1] == ABSORBED
+
+
+def test_report_floor_and_disagreement_scale_the_fused_covariance() -> None:
+    """Default rule: two reports (σ 10 m) 2 km apart on one body fuse to the information
+    sum of (P + floor²) scaled by S² = Δᵀ(P₁+P₂)⁻¹Δ / 3 (position, module rules)."""
+    truth = _truth(1, np.arange(1.0))[0, 0]
+    P = np.diag([10.0**2] * 3 + [1.0] * 3)
+    xa, xb = truth.copy(), truth.copy()
+    xb[0] += 2000.0
+    rep = TrackReports.from_arrays(
+        nation=["JP", "US"],
+        track_id=[1, 1],
+        time_s=[0.0, 0.0],
+        state=np.stack([xa, xb]),
+        covariance=np.stack([P, P]),
+    )
+    cfg = FuserConfig()
+    st = Fuser(cfg).update(rep)
+    assert len(st) == 1 and st.n_contributors[0] == 2
+    Pf = P.copy()
+    Pf[np.arange(3), np.arange(3)] += cfg.report_floor_position_m**2
+    s2 = max(1.0, 2000.0**2 / (2 * Pf[0, 0]) / 3.0)
+    np.testing.assert_allclose(st.covariance[0, :3, :3], Pf[:3, :3] / 2 * s2, rtol=1e-9)
+    np.testing.assert_allclose(st.state[0, :3], (xa[:3] + xb[:3]) / 2, rtol=0, atol=1e-6)

@@ -206,3 +206,47 @@ def test_correct_detections_removes_the_bias_of_one_sensor_only() -> None:
         az, [np.mod(0.001 - b[1], 2 * np.pi), 1.0, 2.0 - b[1], 3.0], atol=1e-15
     )
     np.testing.assert_allclose(el, [0.201, 0.2, 0.201, 0.2])
+
+
+def test_disagreement_chi2_is_the_pair_innovation_and_has_nu_dof() -> None:
+    """For two estimates the disagreement about the information-sum mean equals
+    Δᵀ(P₁+P₂)⁻¹Δ (an independent closed form); for K consistent independent
+    estimates its mean is ν = 3 (K − 1) (Monte Carlo, 4000 draws, 3σ of the mean)."""
+    from trilink.fusion.rules import disagreement_chi2, scaled_fusion
+
+    rng = np.random.default_rng(21)
+    P1, P2 = _spd(rng, 6), _spd(rng, 6)
+    x1, x2 = rng.normal(size=(6, 6)) * 300, rng.normal(size=(6, 6)) * 300
+    X, PP = np.stack([x1, x2], 1), np.stack([P1, P2], 1)
+    xf, _ = independent_fusion(X, PP)
+    q = disagreement_chi2(X, PP, np.ones((6, 2), bool), xf)
+    d = (x1 - x2)[:, :3]
+    qe = np.einsum("ni,ni->n", d, np.linalg.solve((P1 + P2)[:, :3, :3], d[..., None])[..., 0])
+    # the closed form is exact for the position marginal only when the fused mean's
+    # position is the marginal fusion: compare on position-only estimates
+    Xp, Pp = X[..., :3], PP[..., :3, :3]
+    xp, _ = independent_fusion(Xp, Pp)
+    qp = disagreement_chi2(Xp, Pp, np.ones((6, 2), bool), xp)
+    np.testing.assert_allclose(qp, qe, rtol=1e-9)
+    assert q.shape == (6,)
+    # scale factor: S² = max(1, χ²/3) on two estimates, covariance scaled by it
+    x_s, P_s, s2 = scaled_fusion(Xp, Pp)
+    np.testing.assert_allclose(s2, np.maximum(qe / 3.0, 1.0), rtol=1e-9)
+    np.testing.assert_allclose(P_s, independent_fusion(Xp, Pp)[1] * s2[:, None, None], rtol=1e-12)
+    np.testing.assert_allclose(x_s, xp, rtol=0, atol=1e-9)
+    # consistent, independent estimates: E[χ²] = 3 (K − 1)
+    n, K = 4000, 3
+    Pk = _spd(rng, K, 3)
+    L = np.linalg.cholesky(Pk)
+    truth = rng.normal(size=(n, 3)) * 1e3
+    Xk = truth[:, None, :] + np.einsum("kij,nkj->nki", L, rng.normal(size=(n, K, 3)))
+    Pn = np.broadcast_to(Pk, (n, K, 3, 3))
+    xk, _ = independent_fusion(Xk, Pn)
+    qk = disagreement_chi2(Xk, Pn, np.ones((n, K), bool), xk)
+    nu = 3 * (K - 1)
+    assert abs(qk.mean() - nu) <= 3.0 * math.sqrt(2 * nu / n), qk.mean()
+    # a single estimate is returned unchanged with S² = 1
+    x1s, P1s, s1 = scaled_fusion(Xp[:, :1], Pp[:, :1])
+    np.testing.assert_allclose(P1s, Pp[:, 0])
+    np.testing.assert_array_equal(s1, 1.0)
+    np.testing.assert_allclose(x1s, Xp[:, 0])

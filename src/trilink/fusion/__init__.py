@@ -3,7 +3,8 @@ sensor registration.
 
 * :mod:`~trilink.fusion.reports` — :class:`TrackReports`, the vectorised input.
 * :mod:`~trilink.fusion.predict` — ballistic alignment of 6-states with covariance.
-* :mod:`~trilink.fusion.rules` — fast covariance intersection and the information sum.
+* :mod:`~trilink.fusion.rules` — fast covariance intersection, the information sum and
+  the information sum scaled by the estimates' disagreement (PDG scale factor).
 * :mod:`~trilink.fusion.fuser` — :class:`Fuser` (association over time, global track
   numbers, reporting responsibility, merges) and :func:`fuse_run`.
 * :mod:`~trilink.fusion.registration` — per-sensor range/azimuth/elevation bias
@@ -14,7 +15,12 @@ Imports only public types of geo, sensors and tracking; never the link package.
 
 from trilink.fusion.fuser import Fuser, FuserConfig, SystemTracks, fuse_run
 from trilink.fusion.reports import TrackReports
-from trilink.fusion.rules import covariance_intersection, fast_ci_weights, independent_fusion
+from trilink.fusion.rules import (
+    covariance_intersection,
+    fast_ci_weights,
+    independent_fusion,
+    scaled_fusion,
+)
 
 __all__ = [
     "Fuser",
@@ -25,4 +31,5 @@ __all__ = [
     "fast_ci_weights",
     "fuse_run",
     "independent_fusion",
+    "scaled_fusion",
 ]

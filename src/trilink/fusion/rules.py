@@ -32,6 +32,15 @@ the optimal fusion when the estimates' errors are independent (no common process
 noise, no common prior, no double counting). National tracks of one object share the
 object's unmodelled motion, so their errors are not exactly independent: use it
 knowingly.
+
+**Scaled information sum** (the default at the hub, :func:`scaled_fusion`): the
+information sum, with its covariance multiplied by S² = max(1, χ²/ν) where χ² is the
+estimates' disagreement about the fused mean (position components, ν = 3 (K − 1)).
+This is the Particle Data Group's rule for averaging inconsistent measurements
+(*Review of Particle Physics*, Introduction, §5.2.2 "Unconstrained averaging": the
+error of the average is multiplied by S = [χ²/(N − 1)]^½ when S > 1): when
+the nations disagree more than their covariances allow, the fused covariance grows
+by the measured excess instead of claiming the information sum's precision.
 """
 
 from __future__ import annotations
@@ -45,7 +54,7 @@ from numpy.typing import NDArray
 F64 = NDArray[np.float64]
 Bool = NDArray[np.bool_]
 
-FusionRule = Literal["ci", "independent"]
+FusionRule = Literal["ci", "independent", "scaled"]
 
 
 def _check(x: F64, P: F64, mask: Bool | None) -> tuple[F64, F64, Bool]:
@@ -109,6 +118,36 @@ def independent_fusion(x: F64, P: F64, mask: Bool | None = None) -> tuple[F64, F
     return _weighted_information(x, P, m, m.astype(float))
 
 
+def disagreement_chi2(x: F64, P: F64, mask: Bool, x_f: F64, dims: slice = slice(0, 3)) -> F64:
+    """χ² = Σ_i (x_i − x_f)ᵀ P_i⁻¹ (x_i − x_f) over each group's valid slots, on the
+    components ``dims`` (default the position), (M,). For two estimates fused by the
+    information sum it equals Δᵀ (P₁ + P₂)⁻¹ Δ with Δ = x₁ − x₂."""
+    d = x[..., dims] - x_f[:, None, dims]
+    Pd = np.where(mask[..., None, None], P[..., dims, dims], np.eye(d.shape[-1]))
+    q = np.einsum("mki,mki->mk", d, np.linalg.solve(Pd, d[..., None])[..., 0])
+    return np.where(mask, q, 0.0).sum(axis=1)
+
+
+def scaled_fusion(
+    x: F64, P: F64, mask: Bool | None = None, dims: slice = slice(0, 3)
+) -> tuple[F64, F64, F64]:
+    """Information sum with the Particle Data Group's scale factor: (x, P, S²).
+
+    The estimates' disagreement χ² (:func:`disagreement_chi2`, on ``dims``, d
+    components) has ν = d (K − 1) degrees of freedom when the K estimates are
+    independent and their covariances right. If S² = χ²/ν > 1 the covariances are
+    too small to explain the spread, and the fused covariance is multiplied by S²
+    (PDG, *Review of Particle Physics*, Introduction, §5.2.2 "Unconstrained
+    averaging": errors multiplied by S = [χ²/(N − 1)]^½ when S > 1). Groups of one
+    estimate get S² = 1."""
+    x, P, m = _check(x, P, mask)
+    x_f, P_f = _weighted_information(x, P, m, m.astype(float))
+    k = m.sum(axis=1)
+    nu = (dims.stop - dims.start) * np.maximum(k - 1, 1)
+    S = np.where(k >= 2, np.maximum(disagreement_chi2(x, P, m, x_f, dims) / nu, 1.0), 1.0)
+    return x_f, P_f * S[:, None, None], S
+
+
 def fuse_groups(
     x: F64, P: F64, mask: Bool | None = None, rule: FusionRule = "ci"
 ) -> tuple[F64, F64]:
@@ -117,7 +156,9 @@ def fuse_groups(
         return covariance_intersection(x, P, mask)
     if rule == "independent":
         return independent_fusion(x, P, mask)
-    raise ValueError(f"fusion rule {rule!r}: expected 'ci' or 'independent'")
+    if rule == "scaled":
+        return scaled_fusion(x, P, mask)[:2]
+    raise ValueError(f"fusion rule {rule!r}: expected 'ci', 'independent' or 'scaled'")
 
 
 def ci_pair(P1: F64, P2: F64, omega: F64) -> F64:
