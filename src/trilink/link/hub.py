@@ -1,17 +1,20 @@
 """The hub (INDOPACOM): verify what the nations send, fuse it, release what policy allows.
 
 The :class:`Hub` subscribes, as the policy's hub participant, to every nation's
-``tl.<NATION>.tracks | heartbeat | notices``. Each envelope is verified
-(:class:`~trilink.link.signing.Verifier`: forged, replayed, malformed and oversized
-envelopes are counted, logged and dropped; the hub never raises on input) and must
-come from the nation its subject names.
+``tl.<NATION>.>`` (one subscription per nation, so a nation's messages are handled in
+the order it sent them) and handles ``tracks``, ``heartbeat`` and ``notices``. Each
+envelope is verified (:class:`~trilink.link.signing.Verifier`: forged, replayed,
+malformed and oversized envelopes are counted, logged and dropped; the hub never
+raises on input) and must come from the nation its subject names.
 
 **Epochs.** A node sends its reports valid at an output epoch, then a heartbeat for
 that epoch. The hub fuses epoch *e* (:class:`trilink.fusion.Fuser`) once every
-expected nation has closed *e*, or once another nation is ``max_wait_epochs`` ahead
-(a silent or cut-off partner must not stall the picture). Reports inside an epoch are
-fused in (nation, track id) order, whatever order the network delivered them in, so
-the fused picture is the same in one process and over NATS.
+expected nation has closed *e*; a nation silent for ``max_silence_s`` (on the hub's
+clock: scenario time in process, wall time over NATS) is not waited for, so a cut-off
+partner does not stall the picture, and its late reports are counted, not fused.
+Reports inside an epoch are fused in (nation, track id) order, whatever order the
+network delivered them in, so the fused picture is the same in one process and over
+NATS.
 
 **Release.** Each system track becomes a :class:`~trilink.link.messages.SystemTrack`
 (origin = hub, the global track number); for every partner,
@@ -95,8 +98,12 @@ class Hub:
         epoch_utc: the scenario epoch.
         clock: scenario time now.
         sink: optional event sink.
-        max_wait_epochs: fuse an epoch without a nation once another is this far ahead.
-        every_s: the output epoch spacing (to count epochs ahead).
+        max_silence_s: a nation not heard from for this long (on ``clock``; since the
+            hub started, for one never heard) is not waited for.
+        max_wait_epochs: optionally also stop waiting for a nation once another is this
+            many epochs (of ``every_s``) ahead. Off by default: over NATS the nations'
+            messages are handled in separate callbacks, so "ahead" can be an artefact
+            of scheduling, and the result would depend on it.
     """
 
     def __init__(
@@ -111,14 +118,20 @@ class Hub:
         epoch_utc: datetime,
         clock: Callable[[], float],
         sink: EventSink | None = None,
-        max_wait_epochs: int = 5,
+        max_silence_s: float = 5.0,
+        max_wait_epochs: int | None = None,
         every_s: float = 1.0,
     ) -> None:
         self.transport, self.policy, self.signer = transport, policy, signer
         self.verifier, self.fuser = verifier, fuser
         self.nations = tuple(nations)
         self.epoch_utc, self.clock, self.sink = epoch_utc, clock, sink
-        self.max_wait_epochs, self.every_s = int(max_wait_epochs), float(every_s)
+        if not max_silence_s > 0.0:
+            raise ValueError(f"max_silence_s: must be > 0, got {max_silence_s!r}")
+        self.max_silence_s = float(max_silence_s)
+        self.max_wait_epochs, self.every_s = max_wait_epochs, float(every_s)
+        self._started_s = clock()
+        self._heard: dict[str, float] = dict.fromkeys(self.nations, -math.inf)
         self.me = policy.hub
         self._pending: dict[float, list[TrackReport]] = defaultdict(list)
         self._closed: dict[str, float] = dict.fromkeys(self.nations, -math.inf)
@@ -131,14 +144,17 @@ class Hub:
         prediction for each system track; NaN where it has none)."""
         self._n = {"reports": 0, "epochs": 0, "released": 0, "refused": 0, "dropped": 0}
         self._n["late"] = 0
+        # one subscription per nation: a transport keeps a publisher's order within a
+        # subscription (nats-py runs each subscription's callbacks separately, so a
+        # heartbeat on its own subscription could overtake the reports it closes)
+        self._handlers = {
+            "tracks": self._on_track,
+            "heartbeat": self._on_heartbeat,
+            "notices": self._on_notice,
+        }
         self._subs = [
-            transport.subscribe(f"tl.{nation}.{kind}", handler, subscriber=self.me)
+            transport.subscribe(f"tl.{nation}.>", self._dispatch, subscriber=self.me)
             for nation in self.nations
-            for kind, handler in (
-                ("tracks", self._on_track),
-                ("heartbeat", self._on_heartbeat),
-                ("notices", self._on_notice),
-            )
         ]
 
     @property
@@ -158,6 +174,11 @@ class Hub:
             self.sink(event)
 
     # -- input ---------------------------------------------------------------------
+    def _dispatch(self, subject: str, data: bytes) -> None:
+        handler = self._handlers.get(subject.rsplit(".", 1)[-1])
+        if handler is not None:
+            handler(subject, data)
+
     def _verified(self, subject: str, data: bytes) -> Message | None:
         msg = self.verifier.verify(data)
         if msg is None:
@@ -173,6 +194,8 @@ class Hub:
             )
             return None
         nation = subject.split(".")[1]
+        if nation in self._heard:
+            self._heard[nation] = self.clock()
         if getattr(msg, "origin", None) != nation:
             self._n["dropped"] += 1
             logger.warning("%s from %s on %s: wrong subject", type(msg).__name__, msg, subject)
@@ -215,9 +238,17 @@ class Hub:
     # -- fusion ----------------------------------------------------------------------
     def _advance(self) -> None:
         """Fuse every epoch that all nations have closed (or that one is far past)."""
-        done = min(self._closed.values())
-        ahead = max(self._closed.values()) - self.max_wait_epochs * self.every_s
-        ready = max(done, ahead)
+        now = self.clock()
+        live = [
+            n
+            for n in self.nations
+            if now - max(self._heard[n], self._started_s) <= self.max_silence_s
+        ]
+        if not live:
+            return
+        ready = min(self._closed[n] for n in live)
+        if self.max_wait_epochs is not None:
+            ready = max(ready, max(self._closed.values()) - self.max_wait_epochs * self.every_s)
         epochs = sorted({t for t in self._closed.values() if math.isfinite(t)} | set(self._pending))
         for e in epochs:
             if e <= self._fused_to or e > ready:

@@ -132,10 +132,21 @@ class AsyncNatsTransport:
         )
         return cls(nc, permission_errors=errors)
 
-    async def publish(self, subject: str, data: bytes, *, sender: str | None = None) -> None:
-        """Publish ``data`` on ``subject`` (buffered; see :meth:`flush`)."""
+    async def publish(
+        self,
+        subject: str,
+        data: bytes,
+        *,
+        sender: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Publish ``data`` on ``subject`` (buffered; see :meth:`flush`).
+
+        ``headers``: NATS headers, e.g. ``{"Nats-Msg-Id": ...}`` so that a JetStream
+        stream capturing the subject stores a re-published message only once.
+        """
         del sender  # identity is the certificate; kept for interface parity
-        await self.nc.publish(subject, bytes(data))
+        await self.nc.publish(subject, bytes(data), headers=headers)
 
     async def subscribe(
         self, pattern: str, handler: Handler, *, subscriber: str | None = None
@@ -204,12 +215,16 @@ class ReleaseReader:
         stream: str | None = None,
         ack_wait_s: float = 10.0,
         max_ack_pending: int = 1000,
+        subject: str | None = None,
+        inactive_threshold_s: float | None = None,
     ) -> None:
         self.js = js
         self.nation = nation
         self.durable = durable
         self.stream = stream or release_stream_name(nation)
-        self.subject = f"tl.release.{nation}.>"
+        self.subject = subject or f"tl.release.{nation}.>"
+        """The consumer's filter (``>``: the whole stream, whatever its subjects)."""
+        self.inactive_threshold_s = inactive_threshold_s
         self.ack_wait_s = ack_wait_s
         self.max_ack_pending = max_ack_pending
         self.cursor = 0
@@ -225,7 +240,8 @@ class ReleaseReader:
             deliver_policy=DeliverPolicy.ALL,
             ack_wait=self.ack_wait_s,
             max_ack_pending=self.max_ack_pending,
-            filter_subject=self.subject,
+            filter_subject=None if self.subject == ">" else self.subject,
+            inactive_threshold=self.inactive_threshold_s,
         )
         self._sub = await self.js.pull_subscribe(
             self.subject, durable=self.durable, stream=self.stream, config=config
@@ -464,10 +480,24 @@ class NatsTransport:
         ):
             raise PermissionError(f"{who or self.identity!r} may not {what} {subject!r}")
 
-    def publish(self, subject: str, data: bytes, *, sender: str | None = None) -> None:
+    def publish(
+        self,
+        subject: str,
+        data: bytes,
+        *,
+        sender: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         allowed = self.permissions.publish if self.permissions else ()
         self._check("publish", subject, sender, allowed)
-        self._run(self.core.publish(subject, data, sender=sender))
+        pub = self.core.publish(subject, data, sender=sender, headers=headers)
+        if threading.current_thread() is self._thread:
+            # from a handler (on the loop's own thread): waiting for the loop would
+            # deadlock it; queue the publication behind the running callback instead
+            # (tasks start in creation order, so publications keep their order)
+            self._loop.create_task(pub)
+            return
+        self._run(pub)
 
     def subscribe(
         self, pattern: str, handler: Handler, *, subscriber: str | None = None
@@ -520,3 +550,8 @@ class SyncReleaseReader:
         return self._transport._run(
             self.reader.fetch(max_msgs=max_msgs, timeout_s=timeout_s), timeout_s=timeout_s + 30.0
         )
+
+    def stop(self) -> None:
+        """Unsubscribe (the durable consumer stays on the hub)."""
+        if not self._transport.closed:
+            self._transport._run(self.reader.stop())

@@ -160,6 +160,8 @@ class NationalNode:
     epoch_utc: datetime
     clock: Callable[[], float]
     sink: EventSink | None = None
+    on_receive: Callable[[Received], None] | None = None
+    """Called (on the transport's thread) for every verified message received."""
     received: list[Received] = field(default_factory=list)
     _seq: dict[int, int] = field(default_factory=dict)
     _subscription: Any = None
@@ -252,10 +254,13 @@ class NationalNode:
                 )
             return
         now = self.clock()
-        if isinstance(msg, Bundle):
-            self.received.extend(Received(now, subject, m) for m in msg.items)
-        else:
-            self.received.append(Received(now, subject, msg))
+        got = [
+            Received(now, subject, m) for m in (msg.items if isinstance(msg, Bundle) else (msg,))
+        ]
+        self.received.extend(got)
+        if self.on_receive is not None:
+            for r in got:
+                self.on_receive(r)
 
     def close(self) -> None:
         if self._subscription is not None:
