@@ -286,9 +286,12 @@ def _run(partners: dict[str, _Partner], n_obj: int, epochs: int, quick: bool) ->
         for n in NATIONS:
             rows = np.flatnonzero(tables[n]["time_s"] == T0 + e)
             partners[n].node.publish_epoch(T0 + e, tables[n], rows)
-    for p in partners.values():
-        p.wait_epoch(T0 + epochs - 1, 60.0)
+    want = {n: items0[n] + n_obj * epochs for n in partners}
+    for n, p in partners.items():  # every item of the last epoch (it may span bundles)
+        with p.lock:
+            p.lock.wait_for(lambda p=p, n=n: p.items >= want[n], timeout=60.0)
     wall = time.perf_counter() - t0
+    time.sleep(0.5)  # anything more (a duplicate) would show up in the count
     # releases are per system track: n_obj per epoch to each partner
     got = {n: p.items - items0[n] for n, p in partners.items()}
     rate = n_reports / wall

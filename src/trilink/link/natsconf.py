@@ -394,9 +394,14 @@ def nation_client_permissions(nation: str, *, domain: str = HUB_DOMAIN) -> Permi
     )
 
 
-def jetstream_client_permissions(nation: str, *, domain: str = HUB_DOMAIN) -> Permissions:
-    """The JetStream API calls a nation's client needs on its own release stream, and inboxes."""
-    stream = release_stream_name(nation)
+def jetstream_client_permissions(
+    nation: str, *, domain: str = HUB_DOMAIN, stream: str | None = None
+) -> Permissions:
+    """The JetStream API calls a nation's client needs on its own release stream, and inboxes.
+
+    ``stream`` names another stream to read instead (e.g. the hub's input stream).
+    """
+    stream = stream or release_stream_name(nation)
     # A client on a leaf server is checked against the domain form ($JS.hub.API...),
     # which crosses the leaf connection; a client directly on the hub is checked
     # after the hub has mapped it to $JS.API... (nats-server 2.15.1): allow both.
