@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from trilink.fusion import Fuser, SystemTracks, TrackReports
+from trilink.fusion.registration import Registration
 from trilink.link.bus import Transport
 from trilink.link.messages import (
     BUNDLE_MAX_ITEMS,
@@ -44,6 +45,7 @@ from trilink.link.messages import (
     Heartbeat,
     LaunchNotice,
     Message,
+    RegistrationCorrection,
     SystemTrack,
     TrackReport,
     covariance_from_upper,
@@ -104,6 +106,13 @@ class Hub:
             many epochs (of ``every_s``) ahead. Off by default: over NATS the nations'
             messages are handled in separate callbacks, so "ahead" can be an artefact
             of scheduling, and the result would depend on it.
+        registration: optional sensor registration (:class:`trilink.fusion.registration.
+            Registration`, over the partners' sensor sites, which the hub holds under the
+            bilateral arrangements and never releases); fed every fused epoch with the
+            reports' attributed sensors (``TrackReport.sensor_ids``, one sensor).
+        registration_every_s: how often the current estimates go back to the sensors'
+            nations as :class:`~trilink.link.messages.RegistrationCorrection` (only
+            estimates with at least one paired update).
     """
 
     def __init__(
@@ -121,6 +130,8 @@ class Hub:
         max_silence_s: float = 5.0,
         max_wait_epochs: int | None = None,
         every_s: float = 1.0,
+        registration: Registration | None = None,
+        registration_every_s: float = 30.0,
     ) -> None:
         self.transport, self.policy, self.signer = transport, policy, signer
         self.verifier, self.fuser = verifier, fuser
@@ -130,6 +141,11 @@ class Hub:
             raise ValueError(f"max_silence_s: must be > 0, got {max_silence_s!r}")
         self.max_silence_s = float(max_silence_s)
         self.max_wait_epochs, self.every_s = max_wait_epochs, float(every_s)
+        self.registration = registration
+        self.registration_every_s = float(registration_every_s)
+        self._last_correction_s = -math.inf
+        self.corrections: list[RegistrationCorrection] = []
+        """Every registration correction the hub sent, in order."""
         self._started_s = clock()
         self._heard: dict[str, float] = dict.fromkeys(self.nations, -math.inf)
         self.me = policy.hub
@@ -277,8 +293,14 @@ class Hub:
             ),
             kind=[r.kind for r in reps],
             kind_confidence=np.array([r.kind_confidence for r in reps]),
+            sensor_id=[r.sensor_ids[0] if len(r.sensor_ids) == 1 else "" for r in reps],
         )
         pic = self.fuser.update(tr, t_e)
+        if self.registration is not None:
+            self.registration.update(tr, t_e)
+            if t_e - self._last_correction_s >= self.registration_every_s:
+                self._last_correction_s = t_e
+                self._send_corrections(t_e)
         self.pictures.append(pic)
         self._n["epochs"] += 1
         now = self.clock()
@@ -381,6 +403,43 @@ class Hub:
                     sender=self.me,
                 )
             self._n["released"] += len(out)
+
+    def _send_corrections(self, t_e: float) -> None:
+        """Each registered sensor's current bias estimate, to its own nation only."""
+        reg = self.registration
+        assert reg is not None
+        now = self.clock()
+        for sid, nation in zip(reg.sites.sensor_id, reg.sites.nation, strict=True):
+            est = reg.estimate(str(sid))
+            if est.n_updates == 0 or nation not in self.nations:
+                continue
+            msg = RegistrationCorrection(
+                origin=self.me,
+                recipient=str(nation),
+                sensor_id=str(sid),
+                time_s=t_e,
+                range_bias_m=float(est.bias[0]),
+                az_bias_rad=float(est.bias[1]),
+                el_bias_rad=float(est.bias[2]),
+                sigma_range_m=float(est.sigma[0]),
+                sigma_az_rad=float(est.sigma[1]),
+                sigma_el_rad=float(est.sigma[2]),
+            )
+            self.corrections.append(msg)
+            self._emit(
+                {
+                    "t_s": now,
+                    "event": "registration",
+                    "nation": str(nation),
+                    "sensor_id": str(sid),
+                    "az_bias_deg": math.degrees(est.bias[1]),
+                    "el_bias_deg": math.degrees(est.bias[2]),
+                    "range_bias_m": float(est.bias[0]),
+                    "sigma_az_deg": math.degrees(est.sigma[1]),
+                    "n_updates": int(est.n_updates),
+                }
+            )
+            self._release(msg)
 
     def _release(self, message: Message) -> None:
         """Pass ``message`` to every partner the policy allows, signed by the hub."""

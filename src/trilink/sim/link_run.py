@@ -22,15 +22,18 @@ import numpy as np
 from numpy.typing import NDArray
 
 from trilink.fusion import Fuser, FuserConfig, SystemTracks
+from trilink.fusion.registration import Registration, report_sensors
 from trilink.link.bus import InProcessBus, Transport
 from trilink.link.hub import Hub, HubStats
+from trilink.link.messages import RegistrationCorrection
 from trilink.link.node import NationalNode
 from trilink.link.policy import Policy
 from trilink.link.signing import KeyPair, Signer, Verifier, VerifierStats
 from trilink.sensors.detection import DetectionBatch
+from trilink.tracking.measurement import SensorSites
 from trilink.tracking.tracker import TrackOutput
 
-__all__ = ["EventLog", "LinkResult", "run_link", "sensors_of_tracks"]
+__all__ = ["EventLog", "LinkResult", "run_link"]
 
 
 class EventLog:
@@ -67,6 +70,8 @@ class LinkResult:
 
     pictures: tuple[SystemTracks, ...]
     """The hub's fused picture at every epoch."""
+    corrections: tuple[RegistrationCorrection, ...] = ()
+    """The registration corrections the hub sent (if it had the sensor sites)."""
     impacts: tuple[Mapping[str, NDArray], ...] = ()
     """Per picture, the impact columns released with its system tracks."""
     received: Mapping[str, int]
@@ -84,21 +89,6 @@ class LinkResult:
         return {k: np.concatenate([b[k] for b in blocks]) for k in blocks[0]}
 
 
-def sensors_of_tracks(out: TrackOutput, det: DetectionBatch) -> dict[int, list[tuple[float, str]]]:
-    """Per track id: (time of the first contribution, sensor id) of each of its sensors."""
-    first: dict[tuple[int, str], float] = {}
-    sid = det.sensor_id.tolist()
-    t = det.time_s.tolist()
-    for tid, k in out.assignments.tolist():
-        key = (int(tid), sid[k])
-        if key not in first or t[k] < first[key]:
-            first[key] = t[k]
-    per: dict[int, list[tuple[float, str]]] = {}
-    for (tid, s), t0 in first.items():
-        per.setdefault(tid, []).append((t0, s))
-    return {k: sorted(v) for k, v in per.items()}
-
-
 def run_link(
     tracks: Mapping[str, TrackOutput],
     *,
@@ -110,13 +100,17 @@ def run_link(
     transport: Transport | None = None,
     nations: Sequence[str] | None = None,
     progress: Callable[[float, float], None] | None = None,
+    sites: SensorSites | None = None,
 ) -> LinkResult:
     """Replay the national tracks through nodes, the link and the hub (module docstring).
 
     ``detections`` (optional): per nation, the batch its tracker consumed (the rows
-    its assignments index), for the detection summaries and the sensors behind each
-    track. ``transport`` defaults to a fresh :class:`InProcessBus` under ``policy``
-    (the default policy). Keys are generated for this run.
+    its assignments index), for the detection summaries and to attribute each report
+    to the radar behind it (:func:`trilink.fusion.registration.report_sensors`).
+    ``sites`` (optional): the partners' sensor sites, for the hub's sensor
+    registration (corrections go back to each nation). ``transport`` defaults to a
+    fresh :class:`InProcessBus` under ``policy`` (the default policy). Keys are
+    generated for this run.
     """
     policy = policy or Policy.default()
     nations = tuple(nations or sorted(tracks))
@@ -136,6 +130,7 @@ def run_link(
         epoch_utc=epoch_utc,
         clock=clock,
         sink=sink,
+        registration=Registration(sites, fuser_config=fuser) if sites is not None else None,
     )
     nodes = {
         n: NationalNode(
@@ -153,7 +148,7 @@ def run_link(
     }
     # per nation: rows of each epoch, and the sensors behind each track so far
     by_epoch: dict[str, dict[float, NDArray[np.intp]]] = {}
-    contrib: dict[str, dict[int, list[tuple[float, str]]]] = {}
+    attributed: dict[str, NDArray[np.str_]] = {}  # per row: the radar behind the report
     epochs: set[float] = set()
     for n in nations:
         cols = tracks[n].columns
@@ -165,7 +160,10 @@ def run_link(
         }
         epochs |= set(by_epoch[n])
         mine = detections.get(n) if detections is not None else None
-        contrib[n] = sensors_of_tracks(tracks[n], mine) if mine is not None else {}
+        if mine is not None and tracks[n].assignments.size:
+            attributed[n] = report_sensors(
+                np.asarray(cols["track_id"]), t, tracks[n].assignments, mine
+            )
     all_epochs = sorted(epochs)
     prev = -math.inf
     for i, t_e in enumerate(all_epochs):
@@ -192,10 +190,13 @@ def run_link(
         for n in nations:
             rows = by_epoch[n].get(t_e, np.empty(0, dtype=np.intp))
             cols = tracks[n].columns
-            sids = {
-                int(tid): tuple(s for t0, s in contrib[n].get(int(tid), []) if t0 <= t_e)
-                for tid in np.asarray(cols["track_id"])[rows].tolist()
-            }
+            sids = None
+            if n in attributed:
+                tids = np.asarray(cols["track_id"])[rows].tolist()
+                sids = {
+                    int(k): ((str(a),) if a else ())
+                    for k, a in zip(tids, attributed[n][rows].tolist(), strict=True)
+                }
             nodes[n].publish_epoch(t_e, cols, rows, sensor_ids=sids)
         prev = t_e
         if progress is not None and (i % 50 == 0 or i == len(all_epochs) - 1):
@@ -208,6 +209,7 @@ def run_link(
     return LinkResult(
         pictures=tuple(hub.pictures),
         impacts=tuple(hub.impacts),
+        corrections=tuple(hub.corrections),
         received={n: len(nodes[n].received) for n in nations},
         hub=hub.stats,
         hub_verifier=hub.verifier.stats,

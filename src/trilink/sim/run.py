@@ -190,6 +190,7 @@ def run_scenario(
                 detections=consumed,
                 sink=events,
                 progress=hop,
+                sites=SensorSites.from_table(sensors_table(sensors)),
             )
         finally:
             events.close()
