@@ -426,11 +426,28 @@ def run(
         bool,
         typer.Option(
             "--track/--no-track",
-            help="Run each nation's tracker on its own radars (about 15 s for the seed).",
+            help="Run each nation's tracker and the link through the hub (about 30 s for "
+            "the seed).",
         ),
     ] = True,
+    transport: Annotated[
+        str,
+        typer.Option(
+            help="inprocess (one process, deterministic bus) or nats (a real NATS "
+            "deployment on 127.0.0.1, each node and the hub a separate process)."
+        ),
+    ] = "inprocess",
 ) -> None:
     """Run a scenario end to end and write its outputs to --out."""
+    if transport == "nats":
+        if table_format != "csv" or not track:
+            _fail("--transport nats: writes CSV and always tracks (drop --format/--no-track)")
+        from trilink.cli.deploy_cmds import run_nats
+
+        run_nats(scenario, out)
+        return
+    if transport != "inprocess":
+        _fail(f"--transport: {transport!r} is not inprocess or nats")
     _run_and_report(scenario, out, table_format, track=track)
 
 
@@ -560,6 +577,18 @@ def track(
     if result.late_dropped:
         console.print(f"{result.late_dropped} detections arrived too late and were not used")
     _print_tracks("node", result.columns)
+
+
+def _register_deployed() -> None:
+    """The deployed mode's commands (``trilink.cli.deploy_cmds``)."""
+    from trilink.cli.deploy_cmds import deploy_app, hub_command, node_command
+
+    app.add_typer(deploy_app, name="deploy")
+    app.command("node")(node_command)
+    app.command("hub")(hub_command)
+
+
+_register_deployed()
 
 
 def entry() -> None:

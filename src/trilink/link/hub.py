@@ -101,7 +101,8 @@ class Hub:
         clock: scenario time now.
         sink: optional event sink.
         max_silence_s: a nation not heard from for this long (on ``clock``; since the
-            hub started, for one never heard) is not waited for.
+            hub heard its first message, for one never heard) is not waited for.
+        on_fused: called with each epoch's time once it is fused and released.
         max_wait_epochs: optionally also stop waiting for a nation once another is this
             many epochs (of ``every_s``) ahead. Off by default: over NATS the nations'
             messages are handled in separate callbacks, so "ahead" can be an artefact
@@ -132,6 +133,7 @@ class Hub:
         every_s: float = 1.0,
         registration: Registration | None = None,
         registration_every_s: float = 30.0,
+        on_fused: Callable[[float], None] | None = None,
     ) -> None:
         self.transport, self.policy, self.signer = transport, policy, signer
         self.verifier, self.fuser = verifier, fuser
@@ -141,12 +143,13 @@ class Hub:
             raise ValueError(f"max_silence_s: must be > 0, got {max_silence_s!r}")
         self.max_silence_s = float(max_silence_s)
         self.max_wait_epochs, self.every_s = max_wait_epochs, float(every_s)
+        self.on_fused = on_fused
         self.registration = registration
         self.registration_every_s = float(registration_every_s)
         self._last_correction_s = -math.inf
         self.corrections: list[RegistrationCorrection] = []
         """Every registration correction the hub sent, in order."""
-        self._started_s = clock()
+        self._started_s = math.nan  # the silence clock starts with the first message heard
         self._heard: dict[str, float] = dict.fromkeys(self.nations, -math.inf)
         self.me = policy.hub
         self._pending: dict[float, list[TrackReport]] = defaultdict(list)
@@ -211,7 +214,10 @@ class Hub:
             return None
         nation = subject.split(".")[1]
         if nation in self._heard:
-            self._heard[nation] = self.clock()
+            now = self.clock()
+            self._heard[nation] = now
+            if math.isnan(self._started_s):
+                self._started_s = now
         if getattr(msg, "origin", None) != nation:
             self._n["dropped"] += 1
             logger.warning("%s from %s on %s: wrong subject", type(msg).__name__, msg, subject)
@@ -370,6 +376,8 @@ class Hub:
             )
             released.append(st)
         self._release_bundled(released, t_e)
+        if self.on_fused is not None:
+            self.on_fused(t_e)
 
     def _release_bundled(self, messages: list[SystemTrack], t_e: float) -> None:
         """Release an epoch's system tracks: per partner, the policy decides item by

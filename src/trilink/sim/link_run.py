@@ -101,6 +101,7 @@ def run_link(
     nations: Sequence[str] | None = None,
     progress: Callable[[float, float], None] | None = None,
     sites: SensorSites | None = None,
+    epochs: Sequence[float] | NDArray[np.float64] | None = None,
 ) -> LinkResult:
     """Replay the national tracks through nodes, the link and the hub (module docstring).
 
@@ -110,7 +111,9 @@ def run_link(
     ``sites`` (optional): the partners' sensor sites, for the hub's sensor
     registration (corrections go back to each nation). ``transport`` defaults to a
     fresh :class:`InProcessBus` under ``policy`` (the default policy). Keys are
-    generated for this run.
+    generated for this run. ``epochs``: the output epochs every node closes (default:
+    those with any track); a deployed run's nodes close every epoch of the trackers'
+    grid, so pass the same grid to get the same picture.
     """
     policy = policy or Policy.default()
     nations = tuple(nations or sorted(tracks))
@@ -149,7 +152,7 @@ def run_link(
     # per nation: rows of each epoch, and the sensors behind each track so far
     by_epoch: dict[str, dict[float, NDArray[np.intp]]] = {}
     attributed: dict[str, NDArray[np.str_]] = {}  # per row: the radar behind the report
-    epochs: set[float] = set()
+    with_rows: set[float] = set()
     for n in nations:
         cols = tracks[n].columns
         t = np.asarray(cols["time_s"], dtype=float)
@@ -158,13 +161,13 @@ def run_link(
         by_epoch[n] = {
             float(u): order[a:b] for u, a, b in zip(uniq, start, [*start[1:], t.size], strict=True)
         }
-        epochs |= set(by_epoch[n])
+        with_rows |= set(by_epoch[n])
         mine = detections.get(n) if detections is not None else None
         if mine is not None and tracks[n].assignments.size:
             attributed[n] = report_sensors(
                 np.asarray(cols["track_id"]), t, tracks[n].assignments, mine
             )
-    all_epochs = sorted(epochs)
+    all_epochs = sorted(with_rows | ({float(e) for e in epochs} if epochs is not None else set()))
     prev = -math.inf
     for i, t_e in enumerate(all_epochs):
         if isinstance(bus, InProcessBus):

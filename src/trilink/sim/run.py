@@ -191,6 +191,7 @@ def run_scenario(
                 sink=events,
                 progress=hop,
                 sites=SensorSites.from_table(sensors_table(sensors)),
+                epochs=np.arange(0.0, duration + 1e-9, 1.0),  # the trackers' output grid
             )
         finally:
             events.close()
