@@ -270,7 +270,11 @@ def test_kr_link_cut_30s_nothing_released_is_lost(up: LocalDeployment, tmp_path:
     fusing JP and US (KR silent), and fuses KR's reports again after the link is back."""
     out = tmp_path / "out"
     procs = _start(
-        up, out, node_extra=("--stall", "0.3", "--until", "400"), hub_extra=("--until", "400")
+        up,
+        out,
+        # paced so the run goes on after the 30 s cut (KR tracks until ~304 s)
+        node_extra=("--stall", "0.3", "--pace", "0.2", "--until", "400"),
+        hub_extra=("--until", "400"),
     )
     _wait_fused(out, 60.0, procs, up, timeout_s=240)
     up.cut_link("KR")

@@ -190,6 +190,9 @@ def node_command(
     until_s: Annotated[
         float | None, typer.Option("--until", help="Last epoch, s (default: scenario end).")
     ] = None,
+    pace_s: Annotated[
+        float | None, typer.Option("--pace", help="At least this many wall s per epoch.")
+    ] = None,
 ) -> None:
     """Run a national node: its tracker on the scenario, its epochs over NATS."""
     from trilink.sim.deployed import node_main, progress_writer
@@ -205,6 +208,7 @@ def node_command(
         stall_s=stall_s,
         until_s=until_s,
         progress=progress_writer(o, nation.upper()),
+        pace_s=pace_s,
     )
     console.print(
         f"{res.nation}: {res.epochs} epochs, {res.reports} reports sent, "

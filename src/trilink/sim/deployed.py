@@ -205,9 +205,11 @@ def node_main(
     final_wait_s: float = 300.0,
     progress: Callable[[str, float], None] | None = None,
     durable: str | None = None,
+    pace_s: float | None = None,
 ) -> NodeOutcome:
     """One national node process (module docstring). Writes ``node_<N>.jsonl`` (every
-    verified message received, in order) and ``node_<N>.json`` to ``out``."""
+    verified message received, in order) and ``node_<N>.json`` to ``out``. ``pace_s``:
+    at least this much wall time between epochs (a replay slowed towards real time)."""
     _sigterm_to_exit()
     t_wall = time.monotonic()
     dep = LocalDeployment(deploy_dir)
@@ -288,7 +290,11 @@ def node_main(
     try:
         say("publishing", 0.0)
         t_last_say = 0.0
+        t_prev = -math.inf
         for i, t_e in enumerate(grid.tolist()):
+            if pace_s is not None:
+                time.sleep(max(0.0, t_prev + pace_s - time.monotonic()))
+                t_prev = time.monotonic()
             need = t_e - window_s
             waited = time.monotonic()
             while need >= grid[0] and fused[0] < need:

@@ -86,8 +86,10 @@ CHI2_2DOF_95: float = -2.0 * math.log(1.0 - 0.95)
 BIG_STEP_S = 30.0
 """Largest RK4 step above :data:`DRAG_REGION_M`, s (vacuum arc: the RK4 error of a
 30 s step is millimetres)."""
-SMALL_STEP_S = 1.0
-"""Largest RK4 step below :data:`DRAG_REGION_M`, s."""
+SMALL_STEP_S = 2.0
+"""Largest RK4 step below :data:`DRAG_REGION_M`, s (the drag-rate limit λh ≤ 1 takes
+over lower down). Against 1 s steps, 71 seed-scenario states (every object, three
+points of each arc) land within 2.0 m and 0.11 s; 3 s steps would move them 26 m."""
 DRAG_REGION_M = 120_000.0
 """Height below which drag matters and steps are small, m."""
 _APPROACH_M = 100_000.0
