@@ -22,9 +22,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from envelope_fuzz import BAD, bad_blobs
 from trilink.fusion import Fuser
 from trilink.link.hub import Hub
-from trilink.link.messages import MAX_MESSAGE_BYTES, Bundle, Heartbeat, TrackReport
+from trilink.link.messages import Bundle, Heartbeat, TrackReport
 from trilink.link.nats_transport import NatsTransport
 from trilink.link.natsconf import topology_from_accounts
 from trilink.link.policy import Policy
@@ -134,44 +135,24 @@ def world(tmp_path_factory: pytest.TempPathFactory):
             w.close()
 
 
-_BAD = st.one_of(
-    st.tuples(st.just("truncate"), st.integers(min_value=0, max_value=100_000)),
-    st.tuples(st.just("flip"), st.integers(min_value=0, max_value=10_000_000)),
-    st.tuples(st.just("random"), st.binary(max_size=400)),
-    st.tuples(st.just("replay"), st.just(0)),
-    st.tuples(st.just("forged"), st.just(0)),
-    st.tuples(st.just("oversized"), st.just(0)),
-)
-
-
 @settings(
     max_examples=1000,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-@given(bad=st.lists(_BAD, min_size=1, max_size=4), where=st.integers(0, 4))
+@given(bad=st.lists(BAD, min_size=1, max_size=4), where=st.integers(0, 4))
 def test_bad_envelopes_over_nats_dropped_no_valid_report_lost(world: _World, bad, where) -> None:
     before = world.hub.stats
     template = world.good()  # the same epoch's shape, for the truncations and flips
-    blobs = []
-    for kind, arg in bad:
-        if kind == "truncate":
-            blobs.append(template[: arg % len(template)])
-        elif kind == "flip":
-            b = bytearray(template)
-            bit = arg % (8 * len(b))
-            b[bit // 8] ^= 1 << (bit % 8)
-            blobs.append(bytes(b))
-        elif kind == "random":
-            blobs.append(arg)
-        elif kind == "replay":
-            blobs.append(world.last_good or b"\x00")
-        elif kind == "forged":
-            items = (world.report(0),)
-            b = Bundle(origin="JP", time_s=world.epoch + 1.0, items=items)
-            blobs.append(world.rogue.sign(b, sent_time_s=0.0))
-        else:
-            blobs.append(b"\x92" * (MAX_MESSAGE_BYTES + 1))
+    blobs = bad_blobs(
+        bad,
+        template,
+        world.last_good,
+        lambda: world.rogue.sign(
+            Bundle(origin="JP", time_s=world.epoch + 1.0, items=(world.report(0),)),
+            sent_time_s=0.0,
+        ),
+    )
     # the template was signed with a sequence number of its own: it is a valid
     # envelope nobody sent; flips and truncations of it must all fail, the template not
     logging.getLogger("trilink.link.signing").disabled = True

@@ -38,7 +38,7 @@ from trilink.link.messages import (
 )
 from trilink.link.signing import Signer, Verifier
 
-__all__ = ["NationalNode", "Received", "reports_from_columns"]
+__all__ = ["NationalNode", "Received", "reports_from_columns", "rows_by_epoch"]
 
 logger = logging.getLogger("trilink.link.node")
 
@@ -130,6 +130,17 @@ def reports_from_columns(
     return out
 
 
+def rows_by_epoch(time_s: NDArray[np.float64]) -> dict[float, NDArray[np.intp]]:
+    """The rows of a tracks table at each output epoch: ``{time_s: row indices}``."""
+    t = np.asarray(time_s, dtype=float)
+    order = np.argsort(t, kind="stable")
+    uniq, start = np.unique(t[order], return_index=True)
+    ends = [*start[1:].tolist(), t.size]
+    return {
+        float(u): order[a:b] for u, a, b in zip(uniq.tolist(), start.tolist(), ends, strict=True)
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class Received:
     """A verified message a node received, with the subject and its arrival time."""
@@ -183,9 +194,20 @@ class NationalNode:
         rows: NDArray[np.intp] | list[int],
         *,
         sensor_ids: Mapping[int, tuple[str, ...]] | None = None,
+        attributed: NDArray[np.str_] | None = None,
     ) -> int:
         """Send the reports of one output epoch (rows of the tracks table valid at
-        ``t_s``) and close the epoch with a heartbeat. Returns the number of reports."""
+        ``t_s``) and close the epoch with a heartbeat. Returns the number of reports.
+
+        The sensors behind each report: ``sensor_ids`` (track id → sensor ids), or
+        ``attributed`` (per row of the table: the one radar the report is attributed
+        to, '' for none; e.g. :func:`trilink.fusion.registration.report_sensors`)."""
+        if attributed is not None and sensor_ids is None:
+            tids = np.asarray(cols["track_id"])[rows].tolist()
+            sensor_ids = {
+                int(k): ((str(a),) if a else ())
+                for k, a in zip(tids, np.asarray(attributed)[rows].tolist(), strict=True)
+            }
         now = self.clock()
         reports = reports_from_columns(
             cols,

@@ -68,7 +68,7 @@ from trilink.link.deploy import INPUT_STREAM, LocalDeployment
 from trilink.link.hub import Hub
 from trilink.link.messages import Bundle, Heartbeat, decode_message, decode_signed
 from trilink.link.nats_transport import NatsTransport, ReleasedMessage
-from trilink.link.node import NationalNode
+from trilink.link.node import NationalNode, rows_by_epoch
 from trilink.link.signing import Signer, Verifier
 from trilink.sim.link_run import EventLog, LinkResult
 
@@ -224,11 +224,7 @@ def node_main(
     grid = epoch_grid(duration)
     cols = tracks.columns
     t_col = np.asarray(cols["time_s"], dtype=float)
-    order = np.argsort(t_col, kind="stable")
-    uniq, start = np.unique(t_col[order], return_index=True)
-    by_epoch = {
-        float(u): order[a:b] for u, a, b in zip(uniq, start, [*start[1:], t_col.size], strict=True)
-    }
+    by_epoch = rows_by_epoch(t_col)
     # the radar behind each report, as the embedded run attributes it
     from trilink.fusion.registration import report_sensors
 
@@ -304,14 +300,7 @@ def node_main(
                     break
             now[0] = t_e
             rows = by_epoch.get(t_e, np.empty(0, dtype=np.intp))
-            sids = None
-            if attributed is not None:
-                tids = np.asarray(cols["track_id"])[rows].tolist()
-                sids = {
-                    int(k): ((str(a),) if a else ())
-                    for k, a in zip(tids, attributed[rows].tolist(), strict=True)
-                }
-            n_reports += node.publish_epoch(t_e, cols, rows, sensor_ids=sids)
+            n_reports += node.publish_epoch(t_e, cols, rows, attributed=attributed)
             if time.monotonic() - t_last_say > 0.5 or i == len(grid) - 1:
                 say("publishing", t_e)
                 t_last_say = time.monotonic()

@@ -26,7 +26,7 @@ from trilink.fusion.registration import Registration, report_sensors
 from trilink.link.bus import InProcessBus, Transport
 from trilink.link.hub import Hub, HubStats
 from trilink.link.messages import RegistrationCorrection
-from trilink.link.node import NationalNode
+from trilink.link.node import NationalNode, rows_by_epoch
 from trilink.link.policy import Policy
 from trilink.link.signing import KeyPair, Signer, Verifier, VerifierStats
 from trilink.sensors.detection import DetectionBatch
@@ -156,11 +156,7 @@ def run_link(
     for n in nations:
         cols = tracks[n].columns
         t = np.asarray(cols["time_s"], dtype=float)
-        order = np.argsort(t, kind="stable")
-        uniq, start = np.unique(t[order], return_index=True)
-        by_epoch[n] = {
-            float(u): order[a:b] for u, a, b in zip(uniq, start, [*start[1:], t.size], strict=True)
-        }
+        by_epoch[n] = rows_by_epoch(t)
         with_rows |= set(by_epoch[n])
         mine = detections.get(n) if detections is not None else None
         if mine is not None and tracks[n].assignments.size:
@@ -193,14 +189,7 @@ def run_link(
         for n in nations:
             rows = by_epoch[n].get(t_e, np.empty(0, dtype=np.intp))
             cols = tracks[n].columns
-            sids = None
-            if n in attributed:
-                tids = np.asarray(cols["track_id"])[rows].tolist()
-                sids = {
-                    int(k): ((str(a),) if a else ())
-                    for k, a in zip(tids, attributed[n][rows].tolist(), strict=True)
-                }
-            nodes[n].publish_epoch(t_e, cols, rows, sensor_ids=sids)
+            nodes[n].publish_epoch(t_e, cols, rows, attributed=attributed.get(n))
         prev = t_e
         if progress is not None and (i % 50 == 0 or i == len(all_epochs) - 1):
             progress(t_e, all_epochs[-1])
