@@ -10,7 +10,7 @@ STAMP := $(VENV)/.synced
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup demo test test-fast bench lint clean
+.PHONY: setup demo test test-fast bench lint clean browser
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -25,11 +25,20 @@ setup: $(STAMP)
 demo: setup
 	$(VENV)/bin/trilink run --out out/demo
 
-test: setup
+test: setup browser
 	$(VENV)/bin/python -m pytest -n auto -q
 
 test-fast: setup
 	$(VENV)/bin/python -m pytest -n auto -q -m "not slow"
+
+# Debian's chromium, for the headless-browser test of the HTML report (issue 6)
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update && apt-get install -y --no-install-recommends chromium; \
+	else \
+		echo "browser: /usr/bin/chromium missing; as root run: apt-get update && apt-get install -y --no-install-recommends chromium"; \
+	fi
 
 bench: setup
 	$(VENV)/bin/python -m benchmarks

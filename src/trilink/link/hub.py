@@ -259,7 +259,8 @@ class Hub:
 
     # -- fusion ----------------------------------------------------------------------
     def _advance(self) -> None:
-        """Fuse every epoch that all nations have closed (or that one is far past)."""
+        """Fuse, in order, every epoch that all live nations have closed (a nation silent
+        for ``max_silence_s`` is not waited for)."""
         now = self.clock()
         live = [
             n
