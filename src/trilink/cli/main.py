@@ -580,12 +580,16 @@ def track(
 
 
 def _register_deployed() -> None:
-    """The deployed mode's commands (``trilink.cli.deploy_cmds``)."""
+    """Commands living in their own modules: the deployed mode
+    (``trilink.cli.deploy_cmds``) and the campaign report (``report_cmds``)."""
     from trilink.cli.deploy_cmds import deploy_app, hub_command, node_command
 
     app.add_typer(deploy_app, name="deploy")
     app.command("node")(node_command)
     app.command("hub")(hub_command)
+    from trilink.cli.report_cmds import report_command
+
+    app.command("report")(report_command)
 
 
 _register_deployed()
