@@ -97,8 +97,10 @@ class AssessmentConfig:
     """Fixed propagation step for the ground track, s (≤ 40 km of ground at 4 km/s)."""
     substeps: int = 5
     """Linear interpolation points per step on the ground track (≤ 8 km apart)."""
-    horizon_s: float = 3_000.0
-    """Longest flight propagated for the ground track, s."""
+    horizon_s: float = 900.0
+    """Longest flight propagated for the ground track, s. Overflights further ahead than
+    the policy's ``max_lead_s`` (600 s) cannot raise a take-cover, so 900 s is enough
+    (3,000 s cost 7× more on the seed and gave the same alerts)."""
     n_state_samples: int = 48
     """State draws for the overflight probability (even: antithetic pairs)."""
     n_impact_samples: int = 1_000

@@ -269,6 +269,11 @@ def _prepared(geom: BaseGeometry) -> BaseGeometry:
     return _PREPARED[key]
 
 
+_CELL_DEG = 0.1
+"""Cell of :class:`RegionSet`'s occupancy grid, degrees (a pre-filter only: exact tests
+decide every point in an occupied cell)."""
+
+
 class RegionSet:
     """Disjoint regions with fast vectorised point location (module docstring)."""
 
@@ -285,6 +290,22 @@ class RegionSet:
         self._tree = shapely.STRtree(self._parts)
         self.index = {r.code: i for i, r in enumerate(self.regions)}
         self._bounds = shapely.total_bounds(self._parts)
+        self._occupied = self._occupancy_grid()
+
+    def _occupancy_grid(self) -> NDArray[np.bool_]:
+        """Which cells of a ``_CELL_DEG`` lon/lat grid over the regions' bounds touch a
+        region: points in empty cells (the open sea, most of a trajectory) are outside
+        every region without an exact test."""
+        x0, y0, x1, y1 = self._bounds
+        nx = math.ceil((x1 - x0) / _CELL_DEG) + 1
+        ny = math.ceil((y1 - y0) / _CELL_DEG) + 1
+        ix, iy = np.meshgrid(np.arange(nx), np.arange(ny), indexing="ij")
+        lo_x, lo_y = x0 + ix.ravel() * _CELL_DEG, y0 + iy.ravel() * _CELL_DEG
+        cells = shapely.box(lo_x, lo_y, lo_x + _CELL_DEG, lo_y + _CELL_DEG)
+        hit, _ = self._tree.query(cells, predicate="intersects")
+        grid = np.zeros(nx * ny, dtype=bool)
+        grid[hit] = True
+        return grid.reshape(nx, ny)
 
     def __len__(self) -> int:
         return len(self.regions)
@@ -315,6 +336,14 @@ class RegionSet:
             & (lat >= y0)
             & (lat <= y1)
         )
+        if cand.size:
+            gx = np.minimum(
+                ((lon[cand] - x0) / _CELL_DEG).astype(np.intp), self._occupied.shape[0] - 1
+            )
+            gy = np.minimum(
+                ((lat[cand] - y0) / _CELL_DEG).astype(np.intp), self._occupied.shape[1] - 1
+            )
+            cand = cand[self._occupied[gx, gy]]
         if cand.size:
             pts = shapely.points(lon[cand], lat[cand])
             ip, ig = self._tree.query(pts, predicate="intersects")
