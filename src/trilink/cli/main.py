@@ -587,8 +587,10 @@ def _register_deployed() -> None:
     app.add_typer(deploy_app, name="deploy")
     app.command("node")(node_command)
     app.command("hub")(hub_command)
+    from trilink.cli.campaign_cmds import campaign_command
     from trilink.cli.report_cmds import report_command
 
+    app.command("campaign")(campaign_command)
     app.command("report")(report_command)
 
 

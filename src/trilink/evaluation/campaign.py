@@ -84,7 +84,7 @@ from trilink.sensors.catalogue import all_sensors, get_sensor
 from trilink.sensors.detection import DetectionBatch, sensors_table
 from trilink.sensors.radar import Radar
 from trilink.sensors.simulate import simulate_detections
-from trilink.sensors.space_ir import DEFAULT_SPACE_IR, estimate_launch, simulate_ir_detections
+from trilink.sensors.space_ir import DEFAULT_SPACE_IR, launch_notices, simulate_ir_detections
 from trilink.threats import (
     Flight,
     Launch,
@@ -116,8 +116,6 @@ PRE_LAUNCH_S = 10.0
 """Detections and tracking start this long before the draw's first launch, s."""
 TRUTH_STEP_S = 2.0
 """Truth samples for the metrics (cubic Hermite in between: < 1 m over 2 s), s."""
-IR_NOTICE_WINDOW_S = 20.0
-"""Space-IR data fitted before the launch notice (as :mod:`trilink.sim.run`), s."""
 ALT_80KM_M = 80_000.0
 _POS = ("x_ecef_m", "y_ecef_m", "z_ecef_m")
 _VEL = ("vx_ecef_mps", "vy_ecef_mps", "vz_ecef_mps")
@@ -210,21 +208,7 @@ def _sensors(spec: CampaignSpec) -> tuple[Radar, ...]:
 
 def _notices(flights: Sequence[Flight], rng: np.random.Generator) -> list[tuple[str, float, float]]:
     ir = simulate_ir_detections(DEFAULT_SPACE_IR, flights, rng)
-    owner = {o.object_id: i for i, f in enumerate(flights) for o in f.objects}
-    ids = np.array([owner.get(o, -1) for o in ir.object_ids], dtype=int)
-    out = []
-    for i, f in enumerate(flights):
-        rows = np.flatnonzero(ids == i)
-        if rows.size < 5:
-            continue
-        try:
-            est = estimate_launch(ir.select(rows), window_s=IR_NOTICE_WINDOW_S)
-        except ValueError:
-            continue
-        dn, de = est.error_m(f.launch.lat_rad, f.launch.lon_rad)
-        issued = float(ir.time_s[rows[0]]) + IR_NOTICE_WINDOW_S
-        out.append((f.launch.threat_id, issued, float(np.hypot(dn, de))))
-    return out
+    return [(n.threat_id, n.issued_s, n.error_km * 1e3) for n in launch_notices(flights, ir)]
 
 
 def simulate_draw(spec: CampaignSpec, draw: Draw, flights: Sequence[Flight]) -> DrawSimulation:

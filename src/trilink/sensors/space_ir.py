@@ -771,3 +771,55 @@ def estimate_launch(
         chi2=chi2,
         dof=dof,
     )
+
+
+IR_NOTICE_WINDOW_S = 20.0
+"""Seconds of space-IR data fitted before the launch notice goes out."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class LaunchNotice:
+    """The US space-IR launch notice for one threat: estimated launch point and time.
+
+    ``issued_s`` is the time the fit had its data (the end of the fitted window);
+    ``error_km`` the distance to the true launch point in the local tangent plane.
+    """
+
+    threat_id: str
+    issued_s: float
+    estimate: LaunchEstimate
+    error_km: float
+    time_error_s: float
+
+
+def launch_notices(
+    flights: Sequence[Flight], ir: LosDetections, *, window_s: float = IR_NOTICE_WINDOW_S
+) -> tuple[LaunchNotice, ...]:
+    """One launch notice per threat whose boost the space IR saw (≥ 5 looks in the window).
+
+    Detections are grouped by threat from the truth labels: this stands for the
+    ground processing that clusters looks into launch events (not modelled).
+    """
+    notices = []
+    owner = {o.object_id: i for i, f in enumerate(flights) for o in f.objects}
+    ids = np.array([owner.get(o, -1) for o in ir.object_ids], dtype=int)
+    for i, f in enumerate(flights):
+        la = f.launch
+        rows = np.flatnonzero(ids == i)
+        if rows.size < 5:
+            continue
+        try:
+            est = estimate_launch(ir.select(rows), window_s=window_s)
+        except ValueError:
+            continue
+        dn, de = est.error_m(la.lat_rad, la.lon_rad)
+        notices.append(
+            LaunchNotice(
+                threat_id=la.threat_id,
+                issued_s=float(ir.time_s[rows[0]]) + window_s,
+                estimate=est,
+                error_km=float(np.hypot(dn, de)) / 1e3,
+                time_error_s=est.time_s - la.t_launch_s,
+            )
+        )
+    return tuple(notices)

@@ -21,9 +21,9 @@ from trilink.sensors.radar import Radar
 from trilink.sensors.simulate import first_detections, simulate_detections
 from trilink.sensors.space_ir import (
     DEFAULT_SPACE_IR,
-    LaunchEstimate,
+    LaunchNotice,
     LosDetections,
-    estimate_launch,
+    launch_notices,
     simulate_ir_detections,
 )
 from trilink.sim.link_run import EventLog, LinkResult, run_link
@@ -69,57 +69,6 @@ class RunResult:
         return out
 
 
-@dataclass(frozen=True, kw_only=True)
-class LaunchNotice:
-    """The US space-IR launch notice for one threat: estimated launch point and time.
-
-    ``issued_s`` is the time the fit had its data (the end of the fitted window);
-    ``error_km`` the distance to the true launch point in the local tangent plane.
-    """
-
-    threat_id: str
-    issued_s: float
-    estimate: LaunchEstimate
-    error_km: float
-    time_error_s: float
-
-
-IR_NOTICE_WINDOW_S = 20.0
-"""Seconds of space-IR data fitted before the launch notice goes out."""
-
-
-def _launch_notices(flights: tuple[Flight, ...], ir: LosDetections) -> tuple[LaunchNotice, ...]:
-    """One launch notice per threat whose boost the space IR saw (≥ 5 looks in the window).
-
-    Detections are grouped by threat from the truth labels: this stands for the
-    ground processing that clusters looks into launch events (not modelled).
-    """
-    notices = []
-    owner = {o.object_id: i for i, f in enumerate(flights) for o in f.objects}
-    ids = np.array([owner.get(o, -1) for o in ir.object_ids], dtype=int)
-    for i, f in enumerate(flights):
-        la = f.launch
-        rows = np.flatnonzero(ids == i)
-        if rows.size < 5:
-            continue
-        try:
-            est = estimate_launch(ir.select(rows), window_s=IR_NOTICE_WINDOW_S)
-        except ValueError:
-            continue
-        dn, de = est.error_m(la.lat_rad, la.lon_rad)
-        t_first = float(ir.time_s[rows[0]])
-        notices.append(
-            LaunchNotice(
-                threat_id=la.threat_id,
-                issued_s=t_first + IR_NOTICE_WINDOW_S,
-                estimate=est,
-                error_km=float(np.hypot(dn, de)) / 1e3,
-                time_error_s=est.time_s - la.t_launch_s,
-            )
-        )
-    return tuple(notices)
-
-
 def run_scenario(
     scenario: Scenario,
     out_dir: str | Path | None = None,
@@ -158,7 +107,7 @@ def run_scenario(
         detections = simulate_detections(sensors, flights, 0.0, duration, sensor_rng)
         say("space IR launch detection")
         ir_detections = simulate_ir_detections(DEFAULT_SPACE_IR, flights, ir_rng)
-        notices = _launch_notices(flights, ir_detections)
+        notices = launch_notices(flights, ir_detections)
     tracks: dict[str, TrackOutput] = {}
     consumed: dict[str, DetectionBatch] = {}
     if track and detections is not None:
