@@ -326,6 +326,8 @@ def _run_and_report(
             f"({hs.refused_releases} releases refused by the policy); received: "
             + ", ".join(f"{k} {v:,}" for k, v in lk.received.items())
         )
+    if result.alerts is not None:
+        console.print(result.alerts.format(), markup=False, highlight=False)
     for name, path in result.outputs.items():
         console.print(f"wrote {name}: {path}")
 

@@ -63,6 +63,16 @@ class EventLog:
             self._fh.close()
             self._fh = None
 
+    def sort_by_time(self) -> None:
+        """Rewrite the (closed) file in time order, keeping the order of equal times
+        (stages that ran one after another, like the warning after the link, append
+        events out of time order)."""
+        if self.path is None or self._fh is not None:
+            return
+        lines = self.path.read_text(encoding="utf-8").splitlines()
+        keyed = sorted(enumerate(lines), key=lambda il: (json.loads(il[1])["t_s"], il[0]))
+        self.path.write_text("".join(line + "\n" for _, line in keyed), encoding="utf-8")
+
 
 @dataclass(frozen=True, kw_only=True)
 class LinkResult:

@@ -33,6 +33,7 @@ from trilink.threats.truth import TRUTH_COLUMNS, truth_table
 from trilink.tracking.measurement import SensorSites
 from trilink.tracking.plot import plot_tracks
 from trilink.tracking.tracker import TRACK_COLUMNS, Tracker, TrackOutput
+from trilink.warning.timeline import AlertTimeline, pictures_from_link, run_warning
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,6 +51,8 @@ class RunResult:
     """Each nation's tracker output on its own radars' detections."""
     link: LinkResult | None = None
     """The link stage: the hub's fused picture, relays, counters."""
+    alerts: AlertTimeline | None = None
+    """The public alerts decided on the hub's picture."""
 
     def first_detections(self, by: Literal["sensor", "nation"] = "nation") -> dict[str, NDArray]:
         """First detection per nation (or sensor) and truth object."""
@@ -76,6 +79,7 @@ def run_scenario(
     detect: bool = True,
     track: bool = False,
     link: bool = True,
+    warn: bool = True,
     table_format: Literal["csv", "parquet"] = "csv",
     progress: Callable[[str], None] | None = None,
 ) -> RunResult:
@@ -124,6 +128,7 @@ def run_scenario(
             tracks[nation] = Tracker(sites).run(mine, t_end_s=duration, progress=tick)
             consumed[nation] = mine
     link_result: LinkResult | None = None
+    alerts: AlertTimeline | None = None
     events: EventLog | None = None
     if link and tracks:
         events = EventLog(Path(out_dir) / "events.jsonl" if out_dir is not None else None)
@@ -142,8 +147,20 @@ def run_scenario(
                 sites=SensorSites.from_table(sensors_table(sensors)),
                 epochs=np.arange(0.0, duration + 1e-9, 1.0),  # the trackers' output grid
             )
+            if warn:
+                say("warning: assessing the hub's picture")
+                alerts = run_warning(
+                    pictures_from_link(link_result),
+                    notices,
+                    launch_time_s=min(f.launch.t_launch_s for f in flights),
+                    label="linked through the hub",
+                )
+                for d in alerts.decisions:
+                    events({"t_s": d.t_s, "event": "alert"} | d.to_json())
         finally:
             events.close()
+        if events.path is not None:
+            events.sort_by_time()
     outputs: dict[str, Path] = {}
     if out_dir is not None:
         out = Path(out_dir)
@@ -163,6 +180,10 @@ def run_scenario(
             )
         if events is not None and events.path is not None:
             outputs["events"] = events.path
+        if alerts is not None:
+            written = alerts.write(out, epoch_utc=scenario.spec.scenario.epoch_utc)
+            outputs["alerts (CAP 1.2)"] = out / "alerts"
+            outputs["alert decisions"] = written[-1]
         if link_result is not None:
             fused = link_result.system_tracks_table()
             if fused:
@@ -197,4 +218,5 @@ def run_scenario(
         launch_notices=notices,
         tracks=tracks,
         link=link_result,
+        alerts=alerts,
     )
