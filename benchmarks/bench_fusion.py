@@ -32,7 +32,7 @@ def main(argv: list[str]) -> None:
     if "--all-cores" not in argv and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     print("running the seed scenario with the national trackers (not timed) ...", flush=True)
-    run = run_scenario(get_scenario(None), track=True)
+    run = run_scenario(get_scenario(None), track=True, link=False)
     cols = {n: tr.columns for n, tr in run.tracks.items()}
     n_reports = sum(len(c["time_s"]) for c in cols.values())
     cfg = FuserConfig(fusion=fusion)  # type: ignore[arg-type]

@@ -192,7 +192,7 @@ def embedded() -> dict:
     from trilink.sim.run import run_scenario
 
     t0 = time.monotonic()
-    res = run_scenario(get_scenario(SCENARIO), track=True, link=True)
+    res = run_scenario(get_scenario(SCENARIO), track=True, link=True, warn=False)
     assert res.link is not None
     table = res.link.system_tracks_table()
     print(f"\nembedded run of {SCENARIO}: {time.monotonic() - t0:.1f} s")

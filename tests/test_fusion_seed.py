@@ -39,7 +39,7 @@ NEES_BAND = (float(chi2.ppf(0.025, 3)), float(chi2.ppf(0.975, 3)))  # 0.216, 9.3
 
 @pytest.fixture(scope="module")
 def seed():
-    return run_scenario(get_scenario(None), track=True)
+    return run_scenario(get_scenario(None), track=True, link=False)
 
 
 def _truth_positions(flights):

@@ -32,7 +32,7 @@ def _run(name):
         p = Path(cache) / f"{name}.pkl"
         if p.exists():
             return pickle.loads(p.read_bytes())
-    r = run_scenario(get_scenario(name), track=True, link=True)
+    r = run_scenario(get_scenario(name), track=True, link=True, warn=False)
     if cache:
         (Path(cache) / f"{name}.pkl").write_bytes(pickle.dumps(r))
     return r
