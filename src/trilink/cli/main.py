@@ -590,9 +590,11 @@ def _register_deployed() -> None:
     app.command("node")(node_command)
     app.command("hub")(hub_command)
     from trilink.cli.campaign_cmds import campaign_command
+    from trilink.cli.compare_cmds import compare_command
     from trilink.cli.report_cmds import report_command
 
     app.command("campaign")(campaign_command)
+    app.command("compare")(compare_command)
     app.command("report")(report_command)
 
 
