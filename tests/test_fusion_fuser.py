@@ -237,3 +237,20 @@ def test_report_floor_and_disagreement_scale_the_fused_covariance() -> None:
     s2 = max(1.0, 2000.0**2 / (2 * Pf[0, 0]) / 3.0)
     np.testing.assert_allclose(st.covariance[0, :3, :3], Pf[:3, :3] / 2 * s2, rtol=1e-9)
     np.testing.assert_allclose(st.state[0, :3], (xa[:3] + xb[:3]) / 2, rtol=0, atol=1e-6)
+
+
+def test_reporting_member_is_the_nearest_report_of_the_reporting_nation() -> None:
+    """Two JP tracks on one system track (missile and an unresolved stage): the one nearest
+    the fused position speaks for it; other nations' members never do."""
+    from trilink.fusion import reporting_member
+
+    pos = {
+        ("JP", 3): np.array([0.0, 0.0, 5_000.0]),  # the stage, 5 km off
+        ("JP", 7): np.array([0.0, 0.0, 40.0]),  # the missile
+        ("KR", 1): np.array([0.0, 0.0, 1.0]),  # nearer still, but not the reporting nation
+    }
+    fused = np.zeros(3)
+    got = reporting_member("JP:3;JP:7;KR:1", "JP", fused, lambda n, t: pos.get((n, t)))
+    assert got == ("JP", 7)
+    assert reporting_member("KR:1", "JP", fused, lambda n, t: pos.get((n, t))) is None
+    assert reporting_member("JP:9", "JP", fused, lambda n, t: None) is None

@@ -78,7 +78,7 @@ from trilink.evaluation.configurations import (
     notice_delays_s,
     partner_delays_s,
 )
-from trilink.fusion import fuse_run
+from trilink.fusion import fuse_run, reporting_member
 from trilink.geo.frames import ecef_to_geodetic
 from trilink.sensors.catalogue import all_sensors, get_sensor
 from trilink.sensors.detection import DetectionBatch, sensors_table
@@ -366,15 +366,20 @@ def _fused_picture(
             strict=True,
         )
     ):
-        for item in mem.split(";"):
-            n, _, tid = item.partition(":")
-            if n != rep or not tid:
-                continue
-            k = index.get((n, round(t, 6), int(tid)))
-            if k is not None:
-                for p in prod:
-                    cols[p][r] = tables[n][p][k]
-            break
+
+        def position_of(n: str, tid: int, t: float = t) -> NDArray | None:
+            k = index.get((n, round(t, 6), tid))
+            if k is None:
+                return None
+            tb = tables[n]
+            return np.array([tb["x_ecef_m"][k], tb["y_ecef_m"][k], tb["z_ecef_m"][k]])
+
+        fused_r = np.array([cols["x_ecef_m"][r], cols["y_ecef_m"][r], cols["z_ecef_m"][r]])
+        speaker = reporting_member(mem, rep, fused_r, position_of)
+        if speaker is not None:
+            k = index[(speaker[0], round(t, 6), speaker[1])]
+            for p in prod:
+                cols[p][r] = tables[speaker[0]][p][k]
     return cols
 
 

@@ -13,7 +13,7 @@ sensor registration.
 Imports only public types of geo, sensors and tracking; never the link package.
 """
 
-from trilink.fusion.fuser import Fuser, FuserConfig, SystemTracks, fuse_run
+from trilink.fusion.fuser import Fuser, FuserConfig, SystemTracks, fuse_run, reporting_member
 from trilink.fusion.reports import TrackReports
 from trilink.fusion.rules import (
     covariance_intersection,
@@ -31,5 +31,6 @@ __all__ = [
     "fast_ci_weights",
     "fuse_run",
     "independent_fusion",
+    "reporting_member",
     "scaled_fusion",
 ]

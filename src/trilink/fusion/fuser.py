@@ -47,7 +47,7 @@ the rare merge candidates.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -690,3 +690,30 @@ def fuse_run(
     allr = TrackReports.concatenate(parts)
     f = fuser or Fuser(config)
     return [f.update(allr.select(rows), time_s=t) for t, rows in allr.epochs(every_s)]
+
+
+def reporting_member(
+    members: str,
+    reporting_nation: str,
+    fused_r_ecef_m: F64,
+    position_of: Callable[[str, int], F64 | None],
+) -> tuple[str, int] | None:
+    """The report that speaks for a system track: of the reporting nation's members
+    (``members`` as in :attr:`SystemTracks.members`, ``'nation:id;…'``), the one whose
+    position (``position_of(nation, local id)``, None if unknown) is nearest the fused
+    one. A nation can have two tracks on one system track (a duplicate, or a stage not
+    yet resolved from the missile): the nearest is the one the fused state follows, so
+    its products (impact, launch point) are the ones to attach."""
+    best: tuple[str, int] | None = None
+    best_d = math.inf
+    for item in members.split(";"):
+        nation, _, tid = item.partition(":")
+        if nation != reporting_nation or not tid:
+            continue
+        r = position_of(nation, int(tid))
+        if r is None:
+            continue
+        d = float(np.linalg.norm(np.asarray(r, dtype=float) - fused_r_ecef_m))
+        if d < best_d:
+            best, best_d = (nation, int(tid)), d
+    return best

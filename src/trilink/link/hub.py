@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from trilink.fusion import Fuser, SystemTracks, TrackReports
+from trilink.fusion import Fuser, SystemTracks, TrackReports, reporting_member
 from trilink.fusion.registration import Registration
 from trilink.link.bus import Transport
 from trilink.link.messages import (
@@ -311,10 +311,12 @@ class Hub:
         self.pictures.append(pic)
         self._n["epochs"] += 1
         now = self.clock()
-        impacts = {}
-        for r in reps:  # the best-placed contributor's impact estimate goes along
-            if r.impact is not None:
-                impacts[(r.origin, r.track_id)] = r.impact
+        by_key = {(r.origin, r.track_id): r for r in reps}
+
+        def position_of(nation: str, tid: int) -> np.ndarray | None:
+            r = by_key.get((nation, tid))
+            return None if r is None else np.asarray(r.r_ecef_m)
+
         imp_cols = {
             k: np.full(len(pic), np.nan)
             for k in (
@@ -333,12 +335,11 @@ class Hub:
             seq = self._track_seq.get(gtn, 0) + 1
             self._track_seq[gtn] = seq
             contributors = tuple(c for c in str(pic.contributors[m]).split(";") if c)
-            impact = None
-            for member in str(pic.members[m]).split(";"):
-                if ":" in member:
-                    nat, tid = member.split(":", 1)
-                    if nat == str(pic.reporting_nation[m]) and (nat, int(tid)) in impacts:
-                        impact = impacts[(nat, int(tid))]
+            # the reporting nation's report nearest the fused state speaks for the track
+            speaker = reporting_member(
+                str(pic.members[m]), str(pic.reporting_nation[m]), pic.state[m, 0:3], position_of
+            )
+            impact = by_key[speaker].impact if speaker is not None else None
             if impact is not None:
                 imp_cols["impact_lat_deg"][m] = impact.lat_deg
                 imp_cols["impact_lon_deg"][m] = impact.lon_deg
