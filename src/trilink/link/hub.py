@@ -51,7 +51,7 @@ from trilink.link.messages import (
     covariance_from_upper,
     covariance_upper,
 )
-from trilink.link.policy import Policy
+from trilink.link.policy import Policy, ReleaseDecision
 from trilink.link.signing import Signer, Verifier
 
 __all__ = ["Hub", "HubStats"]
@@ -103,10 +103,6 @@ class Hub:
         max_silence_s: a nation not heard from for this long (on ``clock``; since the
             hub heard its first message, for one never heard) is not waited for.
         on_fused: called with each epoch's time once it is fused and released.
-        max_wait_epochs: optionally also stop waiting for a nation once another is this
-            many epochs (of ``every_s``) ahead. Off by default: over NATS the nations'
-            messages are handled in separate callbacks, so "ahead" can be an artefact
-            of scheduling, and the result would depend on it.
         registration: optional sensor registration (:class:`trilink.fusion.registration.
             Registration`, over the partners' sensor sites, which the hub holds under the
             bilateral arrangements and never releases); fed every fused epoch with the
@@ -129,8 +125,6 @@ class Hub:
         clock: Callable[[], float],
         sink: EventSink | None = None,
         max_silence_s: float = 5.0,
-        max_wait_epochs: int | None = None,
-        every_s: float = 1.0,
         registration: Registration | None = None,
         registration_every_s: float = 30.0,
         on_fused: Callable[[float], None] | None = None,
@@ -142,7 +136,6 @@ class Hub:
         if not max_silence_s > 0.0:
             raise ValueError(f"max_silence_s: must be > 0, got {max_silence_s!r}")
         self.max_silence_s = float(max_silence_s)
-        self.max_wait_epochs, self.every_s = max_wait_epochs, float(every_s)
         self.on_fused = on_fused
         self.registration = registration
         self.registration_every_s = float(registration_every_s)
@@ -270,8 +263,6 @@ class Hub:
         if not live:
             return
         ready = min(self._closed[n] for n in live)
-        if self.max_wait_epochs is not None:
-            ready = max(ready, max(self._closed.values()) - self.max_wait_epochs * self.every_s)
         epochs = sorted({t for t in self._closed.values() if math.isfinite(t)} | set(self._pending))
         for e in epochs:
             if e <= self._fused_to or e > ready:
@@ -389,18 +380,7 @@ class Hub:
             out: list[Message] = []
             for m in messages:
                 d = self.policy.release_decision(m, nation)
-                self._emit(
-                    {
-                        "t_s": now,
-                        "event": "relay",
-                        "from": m.origin,
-                        "to": nation,
-                        "type": "SystemTrack",
-                        "global_track_number": m.track_number,
-                        "decision": "released" if d.allowed else "refused",
-                        "reason": d.reason,
-                    }
-                )
+                self._emit_relay(now, m, d)
                 if d.allowed and d.message is not None:
                     out.append(d.message)
                 else:
@@ -451,6 +431,21 @@ class Hub:
             )
             self._release(msg)
 
+    def _emit_relay(self, now: float, message: Message, d: ReleaseDecision) -> None:
+        """The event log's record of one release decision."""
+        self._emit(
+            {
+                "t_s": now,
+                "event": "relay",
+                "from": getattr(message, "origin", self.me),
+                "to": d.recipient,
+                "type": d.message_type,
+                "global_track_number": getattr(message, "track_number", None),
+                "decision": "released" if d.allowed else "refused",
+                "reason": d.reason,
+            }
+        )
+
     def _release(self, message: Message) -> None:
         """Pass ``message`` to every partner the policy allows, signed by the hub."""
         tname = type(message).__name__
@@ -458,18 +453,7 @@ class Hub:
         now = self.clock()
         for nation in self.nations:
             d = self.policy.release_decision(message, nation)
-            self._emit(
-                {
-                    "t_s": now,
-                    "event": "relay",
-                    "from": getattr(message, "origin", self.me),
-                    "to": nation,
-                    "type": tname,
-                    "global_track_number": getattr(message, "track_number", None),
-                    "decision": "released" if d.allowed else "refused",
-                    "reason": d.reason,
-                }
-            )
+            self._emit_relay(now, message, d)
             if not d.allowed or d.message is None or leaf is None:
                 self._n["refused"] += 1
                 continue

@@ -393,7 +393,6 @@ def hub_main(
         clock=lambda: now[0],
         sink=events,
         max_silence_s=max_silence_s,
-        every_s=EVERY_S,
         registration=Registration(SensorSites.from_table(sensors_table(scenario.sensors()))),
     )
     released = (out_dir / "released.jsonl").open("w", encoding="utf-8")

@@ -590,11 +590,17 @@ class Tracker:
         for s_, k in zip(slots.tolist(), det_rows.tolist(), strict=True):
             self._log.append((self.info[s_].track_id, k))  # type: ignore[union-attr]
 
+    def _crude(self, slots: NDArray[np.intp], t_f: float) -> tuple[F64, F64, F64]:
+        """Model-mixed states of ``slots`` and their positions extrapolated to ``t_f`` at
+        constant acceleration (no filter prediction: for cheap neighbourhood tests).
+        Returns (x (T, 10), r (T, 3), dt (T, 1))."""
+        xc = np.einsum("tm,tmi->ti", self.mu[slots], self.x[slots])
+        dt = (t_f - self.t[slots])[:, None]
+        return xc, xc[:, 0:3] + xc[:, 3:6] * dt + 0.5 * xc[:, 6:9] * dt * dt, dt
+
     def _pregate(self, alive: NDArray[np.intp], t_f: float, z: F64, Rz: F64) -> NDArray[np.intp]:
         """Tracks whose crude extrapolation comes near any detection of the frame."""
-        xc = np.einsum("tm,tmi->ti", self.mu[alive], self.x[alive])
-        dt = (t_f - self.t[alive])[:, None]
-        r = xc[:, 0:3] + xc[:, 3:6] * dt + 0.5 * xc[:, 6:9] * dt * dt
+        _, r, dt = self._crude(alive, t_f)
         P = np.einsum("tm,tmij->tij", self.mu[alive], self.P[alive])
         spread = (
             np.trace(P[:, 0:3, 0:3], axis1=1, axis2=2)
@@ -739,9 +745,7 @@ class Tracker:
         slots = np.flatnonzero(self.alive & self.confirmed)
         if slots.size == 0:
             return out
-        xc = np.einsum("tm,tmi->ti", self.mu[slots], self.x[slots])
-        dt = (t_f - self.t[slots])[:, None]
-        r = xc[:, 0:3] + xc[:, 3:6] * dt + 0.5 * xc[:, 6:9] * dt * dt  # (C, 3)
+        xc, r, _ = self._crude(slots, t_f)  # (C, 3) positions
         z = self._z[ks]  # type: ignore[index]
         dr = np.linalg.norm(z[:, None, :] - r[None, :, :], axis=2)  # (L, C)
         ok = dr <= cfg.spawn_radius_m
@@ -917,9 +921,7 @@ class Tracker:
         slots = np.flatnonzero(self.alive & self.confirmed)
         if slots.size == 0:
             return -1, False
-        xc = np.einsum("tm,tmi->ti", self.mu[slots], self.x[slots])
-        dt = (t_f - self.t[slots])[:, None]
-        r = xc[:, 0:3] + xc[:, 3:6] * dt + 0.5 * xc[:, 6:9] * dt * dt
+        xc, r, _ = self._crude(slots, t_f)
         dr = np.linalg.norm(r - x[0:3], axis=1)
         dv = np.linalg.norm(xc[:, 3:6] - x[3:6], axis=1)
         ok = (dr <= cfg.parent_radius_m) & (dv <= cfg.parent_dv_mps)
