@@ -10,7 +10,9 @@ STAMP := $(VENV)/.synced
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup demo test test-fast bench lint clean browser
+.PHONY: setup demo test test-fast bench lint clean browser tshark web serve
+WEB := web
+WEB_STAMP := $(WEB)/dist/.built
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -25,10 +27,10 @@ setup: $(STAMP)
 demo: setup
 	$(VENV)/bin/trilink run --out out/demo
 
-test: setup browser
+test: setup browser tshark web
 	$(VENV)/bin/python -m pytest -n auto -q
 
-test-fast: setup
+test-fast: setup web
 	$(VENV)/bin/python -m pytest -n auto -q -m "not slow"
 
 # Debian's chromium, for the headless-browser test of the HTML report (issue 6)
@@ -40,6 +42,26 @@ browser:
 		echo "browser: /usr/bin/chromium missing; as root run: apt-get update && apt-get install -y --no-install-recommends chromium"; \
 	fi
 
+# Debian's tshark, to decode the DIS export's PDUs in its test (issue 8)
+tshark:
+	@if command -v tshark >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends tshark; \
+	else \
+		echo "tshark: missing; as root run: apt-get update && apt-get install -y --no-install-recommends tshark"; \
+	fi
+
+# The operator's web page (CesiumJS from the npm registry), built, never committed
+$(WEB_STAMP): $(WEB)/package.json $(WEB)/package-lock.json $(wildcard $(WEB)/src/*) $(wildcard $(WEB)/*.mjs)
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error && npm run build
+	touch $@
+
+web: $(WEB_STAMP)
+
+serve: setup web
+	$(VENV)/bin/trilink serve
+
 bench: setup
 	$(VENV)/bin/python -m benchmarks
 
@@ -48,4 +70,4 @@ lint: setup
 	$(VENV)/bin/ruff format --check src tests benchmarks
 
 clean:
-	rm -rf $(VENV) $(TOOLS) out .pytest_cache
+	rm -rf $(VENV) $(TOOLS) out .pytest_cache $(WEB)/node_modules $(WEB)/dist

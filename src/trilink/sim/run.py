@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +73,52 @@ class RunResult:
             if k not in out or t < out[k][0]:
                 out[str(k)] = (float(t), float(a), str(s), str(o))
         return out
+
+
+RUN_MANIFEST_VERSION = 1
+"""Version of ``run.json``'s layout; readers (exports, replay) check it."""
+
+
+def write_run_manifest(path: Path, scenario: Scenario, flights: tuple[Flight, ...]) -> Path:
+    """``run.json``: what a run folder is (scenario, UTC epoch, seed, launches).
+
+    Every time in the folder's tables is seconds since ``epoch_utc``; exports and the
+    replay read the epoch from here and the scenario from ``scenario_toml``.
+    """
+    spec = scenario.spec.scenario
+    manifest = {
+        "manifest_version": RUN_MANIFEST_VERSION,
+        "trilink_version": _version(),
+        "scenario": scenario.name,
+        "source": scenario.source,
+        "epoch_utc": spec.epoch_utc.isoformat(),
+        "seed": spec.seed,
+        "duration_s": spec.duration_s,
+        "launches": [
+            {
+                "threat_id": f.launch.threat_id,
+                "missile": f.launch.missile.key,
+                "t_launch_s": f.launch.t_launch_s,
+                "lat_deg": math.degrees(f.launch.lat_rad),
+                "lon_deg": math.degrees(f.launch.lon_rad),
+                "azimuth_deg": math.degrees(f.launch.azimuth_rad),
+                "apogee_km": f.apogee_m / 1e3,
+                "impact_lat_deg": math.degrees(f.impact_lat_rad),
+                "impact_lon_deg": math.degrees(f.impact_lon_rad),
+                "impact_time_s": f.impact_time_s,
+            }
+            for f in flights
+        ],
+    }
+    path.write_text(json.dumps(manifest, indent=2) + "\n")
+    return path
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("trilink")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - source tree
+        return "unknown"
 
 
 def run_scenario(
@@ -166,6 +215,7 @@ def run_scenario(
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         say("writing tables")
+        outputs["run"] = write_run_manifest(out / "run.json", scenario, flights)
         table = truth_table(flights, step_s=scenario.spec.scenario.truth_step_s, t_end_s=duration)
         ext = "." + table_format
         outputs["truth"] = write_table(out / f"truth{ext}", table, TRUTH_COLUMNS)
