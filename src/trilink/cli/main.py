@@ -596,6 +596,11 @@ def _register_deployed() -> None:
     app.command("campaign")(campaign_command)
     app.command("compare")(compare_command)
     app.command("report")(report_command)
+    from trilink.cli.export_cmds import export_command
+    from trilink.cli.serve_cmds import serve_command
+
+    app.command("export")(export_command)
+    app.command("serve")(serve_command)
 
 
 _register_deployed()
