@@ -192,11 +192,11 @@ def embedded() -> dict:
     from trilink.sim.run import run_scenario
 
     t0 = time.monotonic()
-    res = run_scenario(get_scenario(SCENARIO), track=True, link=True, warn=False)
-    assert res.link is not None
+    res = run_scenario(get_scenario(SCENARIO), track=True, link=True, warn=True)
+    assert res.link is not None and res.alerts is not None
     table = res.link.system_tracks_table()
     print(f"\nembedded run of {SCENARIO}: {time.monotonic() - t0:.1f} s")
-    return table
+    return {"system": table, "alerts": [d.to_json() | {"t_s": d.t_s} for d in res.alerts.decisions]}
 
 
 @pytest.mark.slow
@@ -205,7 +205,19 @@ def test_nats_run_equals_embedded(tmp_path: Path, embedded: dict) -> None:
 
     res = run_deployed(SCENARIO, tmp_path / "out", timeout_s=900)
     print(f"\nNATS run of {SCENARIO}: {res['wall_s']:.1f} s; " + json.dumps(res["nodes"]))
-    _assert_same_table(embedded, _read_csv(tmp_path / "out" / "system_tracks.csv"))
+    _assert_same_table(embedded["system"], _read_csv(tmp_path / "out" / "system_tracks.csv"))
+    # issue 7: the same alerts, decided by the hub process from the same pictures
+    alerts = [json.loads(x) for x in (tmp_path / "out" / "alerts.jsonl").open()]
+    for a in alerts:
+        a.pop("event")
+    assert embedded["alerts"], "the IRBM over Aomori must raise alerts"
+    assert any(a["action"] == "take_cover" for a in embedded["alerts"])
+    assert _rounded(alerts) == _rounded(json.loads(json.dumps(embedded["alerts"]))), (
+        [(a["t_s"], a["action"], a["regions"]) for a in alerts],
+        [(a["t_s"], a["action"], a["regions"]) for a in embedded["alerts"]],
+    )
+    n_xml = len(list((tmp_path / "out" / "alerts").glob("*.xml")))
+    assert n_xml == len(alerts)
     # every node received, in order, exactly what the hub released to it
     released = [json.loads(x) for x in (tmp_path / "out" / "released.jsonl").open()]
     for n in ("JP", "KR", "US"):
@@ -215,6 +227,18 @@ def test_nats_run_equals_embedded(tmp_path: Path, embedded: dict) -> None:
             tuple(r[k] for k in key) for r in released if r["to"] == n
         ], n
     assert not LocalDeployment(res["deploy_dir"]).running()
+
+
+def _rounded(x: object) -> object:
+    """Floats to 9 significant digits (the fused tables agree to 1e-9 relative, not
+    bit for bit), everything else as is."""
+    if isinstance(x, float):
+        return float(f"{x:.9g}")
+    if isinstance(x, dict):
+        return {k: _rounded(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_rounded(v) for v in x]
+    return x
 
 
 def _wait_fused(out: Path, t_s: float, procs: dict, dep: LocalDeployment, timeout_s: float) -> None:

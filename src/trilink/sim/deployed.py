@@ -35,8 +35,14 @@ from the hub signer's sequence number, so the release streams store a message th
 restarted hub re-publishes only once (within the streams' duplicate window, 120 s by
 default) and partners see no duplicate. After every fused epoch the hub releases a
 :class:`~trilink.link.messages.Heartbeat` (time of the epoch) to each partner: the
-nodes' flow control. Outputs: ``events.jsonl``, ``system_tracks.csv`` (as the embedded
-run), ``released.jsonl`` (what went to whom) and ``hub_summary.json``.
+nodes' flow control. The hub also runs the warning chain
+(:class:`~trilink.warning.timeline.WarningRunner`) on each picture as it is fused, with
+the scenario's space-IR launch notices (:func:`trilink.sim.run.scenario_launch_notices`:
+the US satellites report to the US hub), so its alerts are decided from the same
+pictures in the same order as the embedded run's, and no wall-clock time enters a
+decision. Outputs: ``events.jsonl`` (alert decisions included), ``system_tracks.csv``
+(as the embedded run), ``alerts/*.xml`` and ``alerts.jsonl`` (as the embedded run),
+``released.jsonl`` (what went to whom) and ``hub_summary.json``.
 
 Epochs: nodes close every epoch of the grid, the embedded run only those where some
 nation has a track. The hub fuses the extra, empty epochs too; that only predicts live
@@ -347,6 +353,7 @@ class HubOutcome:
     global_tracks: int
     wall_s: float
     outputs: Mapping[str, str]
+    alerts: int = 0
 
 
 def hub_main(
@@ -395,6 +402,24 @@ def hub_main(
         max_silence_s=max_silence_s,
         registration=Registration(SensorSites.from_table(sensors_table(scenario.sensors()))),
     )
+    from trilink.sim.run import scenario_launch_notices
+    from trilink.warning.timeline import WarningRunner
+
+    notices = scenario_launch_notices(scenario)
+    warning = WarningRunner(notices)
+    warned = [0]
+
+    def warn_new_pictures() -> None:
+        """Feed the warning chain every picture fused since the last call (the pictures
+        carry the reporting nation's impact columns, as ``pictures_from_link``)."""
+        while warned[0] < len(hub.pictures):
+            k = warned[0]
+            pic = hub.pictures[k]
+            imp = hub.impacts[k] if k < len(hub.impacts) else {}
+            for d in warning.step(float(pic.time_s), pic.columns() | dict(imp)):
+                events({"t_s": d.t_s, "event": "alert"} | d.to_json())
+            warned[0] += 1
+
     released = (out_dir / "released.jsonl").open("w", encoding="utf-8")
     fused_to = [-math.inf]
     n_input = [0]
@@ -441,6 +466,7 @@ def hub_main(
         if len(hub.pictures) > before:
             fused_to[0] = hub.pictures[-1].time_s
             status(fused_to[0])
+            warn_new_pictures()
         log_published()
 
     # a fresh consumer per process: a restarted hub replays the input from the start
@@ -471,6 +497,7 @@ def hub_main(
         hub.flush()
         log_published()
         nats.flush()
+        warn_new_pictures()
     finally:
         released.close()
         events.close()
@@ -489,6 +516,15 @@ def hub_main(
         events=dict(events.counts),
     )
     outputs = {"events": str(events.path), "released": str(out_dir / "released.jsonl")}
+    # "time after launch" in the printed timeline only (decisions do not use it): the
+    # scenario's first launch, as the embedded run
+    from trilink.scenario.build import scenario_launches
+
+    launch_t = min(la.t_launch_s for la in scenario_launches(scenario))
+    written = warning.timeline(launch_time_s=launch_t, label="linked through the hub").write(
+        out_dir, epoch_utc=scenario.spec.scenario.epoch_utc
+    )
+    outputs["alerts"] = str(written[-1])
     fused_table = result.system_tracks_table()
     if fused_table:
         outputs["system tracks"] = str(
@@ -503,6 +539,7 @@ def hub_main(
         global_tracks=len(set(gtn.tolist())) if gtn is not None else 0,
         wall_s=time.monotonic() - t_wall,
         outputs=outputs,
+        alerts=len(warning.decisions),
     )
     _write_json(
         out_dir / "hub_summary.json",

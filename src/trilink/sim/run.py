@@ -121,6 +121,24 @@ def _version() -> str:
         return "unknown"
 
 
+def _streams(scenario: Scenario) -> tuple[np.random.Generator, ...]:
+    """The run's random streams: debris, radar, space IR. Streams 0 and 1 existed before
+    the space IR; the third is appended so that existing draws are unchanged by it."""
+    return tuple(
+        np.random.default_rng(s)
+        for s in np.random.SeedSequence(scenario.spec.scenario.seed).spawn(3)
+    )
+
+
+def scenario_launch_notices(scenario: Scenario) -> tuple[LaunchNotice, ...]:
+    """The space-IR launch notices of a scenario, exactly as :func:`run_scenario` draws
+    them (same flights, same streams): what the deployed hub, which runs no sensors,
+    gives its warning chain."""
+    debris_rng, _sensor_rng, ir_rng = _streams(scenario)
+    flights = fly_batch(scenario_launches(scenario), rng=debris_rng, record=True, objects=True)
+    return tuple(launch_notices(flights, simulate_ir_detections(DEFAULT_SPACE_IR, flights, ir_rng)))
+
+
 def run_scenario(
     scenario: Scenario,
     out_dir: str | Path | None = None,
@@ -141,12 +159,7 @@ def run_scenario(
     say = progress or (lambda _msg: None)
     say("solving launch steering")
     launches = scenario_launches(scenario)
-    # Streams 0 and 1 existed before the space IR; the third is appended so that
-    # existing draws (debris, radar) are unchanged by its addition.
-    debris_rng, sensor_rng, ir_rng = (
-        np.random.default_rng(s)
-        for s in np.random.SeedSequence(scenario.spec.scenario.seed).spawn(3)
-    )
+    debris_rng, sensor_rng, ir_rng = _streams(scenario)
     say(f"flying {len(launches)} launch(es) with all objects")
     flights = fly_batch(launches, rng=debris_rng, record=True, objects=True)
     sensors: tuple[Radar, ...] = ()

@@ -39,6 +39,7 @@ from trilink.warning.regions import japan_prefectures
 __all__ = [
     "AlertTimeline",
     "WarningConfig",
+    "WarningRunner",
     "pictures_from_link",
     "pictures_from_tracks",
     "pictures_from_truth",
@@ -157,6 +158,89 @@ class AlertTimeline:
         return paths
 
 
+class WarningRunner:
+    """The warning chain fed one picture at a time, as a hub fuses them.
+
+    :func:`run_warning` is this runner over a whole sequence; the deployed hub feeds it
+    each epoch as it is fused, so both modes decide the same alerts from the same
+    pictures (nothing here reads a clock).
+    """
+
+    def __init__(
+        self,
+        launch_notices: Sequence[LaunchNoticeLike] = (),
+        *,
+        config: WarningConfig | None = None,
+    ) -> None:
+        self.config = config or WarningConfig()
+        self.launch_notices = tuple(launch_notices)
+        self.engine = PolicyEngine(self.config.policy)
+        self._history: dict[int, list[tuple[float, NDArray]]] = {}
+        self.assessments: list[EpochAssessment] = []
+        self._next_t = -math.inf
+        self.first_t_s: float | None = None
+
+    @property
+    def decisions(self) -> tuple[AlertDecision, ...]:
+        return tuple(self.engine.decisions)
+
+    def step(self, t_s: float, cols: Mapping[str, NDArray]) -> list[AlertDecision]:
+        """Feed the picture of epoch ``t_s`` (increasing); returns the decisions it made."""
+        cfg = self.config
+        if self.first_t_s is None:
+            self.first_t_s = float(t_s)
+        n_before = len(self.engine.decisions)
+        ids = track_ids(cols) if len(cols) else np.empty(0, dtype=np.int64)
+        if ids.size:
+            x6 = np.column_stack([np.asarray(cols[c], dtype=float) for c in _STATE])
+            for k, i in enumerate(ids.tolist()):
+                h = self._history.setdefault(i, [])
+                h.append((t_s, x6[k]))
+                while len(h) > 1 and t_s - h[1][0] >= cfg.thrust_window_s:
+                    h.pop(0)
+        due = t_s >= self._next_t - 1e-9
+        notices_due = any(n.issued_s <= t_s for n in self.launch_notices) and not any(
+            d.action == "launch_notice" for d in self.engine.decisions
+        )
+        if not (due or notices_due):
+            return []
+        self._next_t = t_s + cfg.assess_every_s
+        thrusting = None
+        if ids.size and "boost_probability" not in cols:
+            prev = np.array([self._history[i][0][1] for i in ids.tolist()])
+            dt = np.array([t_s - self._history[i][0][0] for i in ids.tolist()])
+            ok = dt > 0.5
+            a_ng = np.zeros(ids.size)
+            if np.any(ok):
+                a_ng[ok] = thrust_from_history(x6[ok], prev[ok], dt[ok])
+            thrusting = a_ng >= cfg.assessment.thrust_accel_mps2
+        a = (
+            assess(cols, t_s, config=cfg.assessment, thrusting=thrusting)
+            if ids.size
+            else EpochAssessment(t_s=t_s, tracks=())
+        )
+        self.assessments.append(a)
+        self.engine.step(a, self.launch_notices)
+        return list(self.engine.decisions[n_before:])
+
+    def timeline(self, *, launch_time_s: float | None = None, label: str = "") -> AlertTimeline:
+        """The decisions so far as an :class:`AlertTimeline` (``launch_time_s`` default:
+        the earliest notice's estimated launch time, else the first picture's time)."""
+        if launch_time_s is None:
+            ests = [
+                float(n.estimate.time_s)  # type: ignore[attr-defined]
+                for n in self.launch_notices
+                if hasattr(n, "estimate")
+            ]
+            launch_time_s = min(ests) if ests else (self.first_t_s or 0.0)
+        return AlertTimeline(
+            decisions=tuple(self.engine.decisions),
+            assessments=tuple(self.assessments),
+            launch_time_s=float(launch_time_s),
+            label=label,
+        )
+
+
 def run_warning(
     pictures: Sequence[Picture],
     launch_notices: Sequence[LaunchNoticeLike] = (),
@@ -172,56 +256,10 @@ def run_warning(
     ``launch_time_s``: the reference of "time after launch" (default: the earliest
     notice's estimated launch time, else the first picture's time).
     """
-    cfg = config or WarningConfig()
-    engine = PolicyEngine(cfg.policy)
-    history: dict[int, list[tuple[float, NDArray]]] = {}
-    assessments: list[EpochAssessment] = []
-    next_t = -math.inf
+    runner = WarningRunner(launch_notices, config=config)
     for t_s, cols in pictures:
-        ids = track_ids(cols) if len(cols) else np.empty(0, dtype=np.int64)
-        if ids.size:
-            x6 = np.column_stack([np.asarray(cols[c], dtype=float) for c in _STATE])
-            for k, i in enumerate(ids.tolist()):
-                h = history.setdefault(i, [])
-                h.append((t_s, x6[k]))
-                while len(h) > 1 and t_s - h[1][0] >= cfg.thrust_window_s:
-                    h.pop(0)
-        due = t_s >= next_t - 1e-9
-        notices_due = any(n.issued_s <= t_s for n in launch_notices) and not any(
-            d.action == "launch_notice" for d in engine.decisions
-        )
-        if not (due or notices_due):
-            continue
-        next_t = t_s + cfg.assess_every_s
-        thrusting = None
-        if ids.size and "boost_probability" not in cols:
-            prev = np.array([history[i][0][1] for i in ids.tolist()])
-            dt = np.array([t_s - history[i][0][0] for i in ids.tolist()])
-            ok = dt > 0.5
-            a_ng = np.zeros(ids.size)
-            if np.any(ok):
-                a_ng[ok] = thrust_from_history(x6[ok], prev[ok], dt[ok])
-            thrusting = a_ng >= cfg.assessment.thrust_accel_mps2
-        a = (
-            assess(cols, t_s, config=cfg.assessment, thrusting=thrusting)
-            if ids.size
-            else EpochAssessment(t_s=t_s, tracks=())
-        )
-        assessments.append(a)
-        engine.step(a, launch_notices)
-    if launch_time_s is None:
-        ests = [
-            float(n.estimate.time_s)  # type: ignore[attr-defined]
-            for n in launch_notices
-            if hasattr(n, "estimate")
-        ]
-        launch_time_s = min(ests) if ests else (pictures[0][0] if pictures else 0.0)
-    return AlertTimeline(
-        decisions=tuple(engine.decisions),
-        assessments=tuple(assessments),
-        launch_time_s=float(launch_time_s),
-        label=label,
-    )
+        runner.step(t_s, cols)
+    return runner.timeline(launch_time_s=launch_time_s, label=label)
 
 
 def pictures_from_truth(
