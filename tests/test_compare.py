@@ -31,8 +31,8 @@ from trilink.geo.frames import geodetic_to_ecef
 from trilink.warning.compare import (
     CONFIGURATIONS,
     JSON_FIELDS,
-    _alert_scores,
-    _on_grid,
+    on_grid,
+    score_alerts,
     true_threats,
 )
 from trilink.warning.policy import AlertDecision
@@ -110,12 +110,12 @@ def test_contract_fields():
     ],
 )
 def test_alert_scores(timeline, threatened, expected):
-    assert _alert_scores(timeline, threatened) == expected
+    assert score_alerts(timeline, threatened) == expected
 
 
 def test_national_pictures_on_the_hub_grid():
     pics = [(2.0, {"time_s": np.array([2.0])}), (3.0, {"time_s": np.array([3.0])})]
-    out = _on_grid(pics, [0.0, 1.0, 2.0, 3.0, 4.0])
+    out = on_grid(pics, [0.0, 1.0, 2.0, 3.0, 4.0])
     assert [t for t, _ in out] == [0.0, 1.0, 2.0, 3.0, 4.0]
     assert [len(c) for _, c in out] == [0, 0, 1, 1, 0]
 

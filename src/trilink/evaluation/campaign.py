@@ -51,7 +51,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +84,12 @@ from trilink.sensors.catalogue import all_sensors, get_sensor
 from trilink.sensors.detection import DetectionBatch, sensors_table
 from trilink.sensors.radar import Radar
 from trilink.sensors.simulate import simulate_detections
-from trilink.sensors.space_ir import DEFAULT_SPACE_IR, launch_notices, simulate_ir_detections
+from trilink.sensors.space_ir import (
+    DEFAULT_SPACE_IR,
+    LaunchNotice,
+    launch_notices,
+    simulate_ir_detections,
+)
 from trilink.threats import (
     Flight,
     Launch,
@@ -99,6 +104,8 @@ from trilink.threats import (
 )
 from trilink.tracking.measurement import SensorSites
 from trilink.tracking.tracker import Tracker
+from trilink.warning.compare import on_grid, score_alerts, true_threats
+from trilink.warning.timeline import pictures_from_tracks, run_warning
 
 __all__ = [
     "RESULT_COLUMNS",
@@ -176,6 +183,8 @@ class DrawSimulation:
     tracks: dict[str, dict[str, NDArray]]
     notices: tuple[tuple[str, float, float], ...]
     """(threat id, issued s, launch-point error m) of the US space-IR launch notices."""
+    launch_notices: tuple[LaunchNotice, ...] = ()
+    """The same notices, whole (for the alert chain)."""
     timing_s: dict[str, float] = field(default_factory=dict)
 
 
@@ -206,9 +215,9 @@ def _sensors(spec: CampaignSpec) -> tuple[Radar, ...]:
     return all_sensors() if names is None else tuple(get_sensor(n) for n in names)
 
 
-def _notices(flights: Sequence[Flight], rng: np.random.Generator) -> list[tuple[str, float, float]]:
+def _notices(flights: Sequence[Flight], rng: np.random.Generator) -> tuple[LaunchNotice, ...]:
     ir = simulate_ir_detections(DEFAULT_SPACE_IR, flights, rng)
-    return [(n.threat_id, n.issued_s, n.error_km * 1e3) for n in launch_notices(flights, ir)]
+    return tuple(launch_notices(flights, ir))
 
 
 def simulate_draw(spec: CampaignSpec, draw: Draw, flights: Sequence[Flight]) -> DrawSimulation:
@@ -225,7 +234,8 @@ def simulate_draw(spec: CampaignSpec, draw: Draw, flights: Sequence[Flight]) -> 
         det = det.select(apply_outages(det.time_s, det.sensor_id, outages))
     timing["detections"] = clock() - c
     c = clock()
-    notices = tuple(_notices(flights, draw.rng(2)))
+    whole = _notices(flights, draw.rng(2))
+    notices = tuple((n.threat_id, n.issued_s, n.error_km * 1e3) for n in whole)
     timing["space_ir"] = clock() - c
     all_sites = SensorSites.from_table(sensors_table(sensors))
     every = spec.campaign.report_every_s
@@ -251,6 +261,7 @@ def simulate_draw(spec: CampaignSpec, draw: Draw, flights: Sequence[Flight]) -> 
         detections=det,
         tracks=tracks,
         notices=notices,
+        launch_notices=whole,
         timing_s=timing,
     )
 
@@ -324,6 +335,9 @@ _PRODUCTS = (
     "impact_lat_deg",
     "impact_lon_deg",
     "impact_time_s",
+    "impact_semi_major_m",
+    "impact_semi_minor_m",
+    "impact_orientation_deg",
     "launch_lat_deg",
     "launch_lon_deg",
     "launch_time_s",
@@ -583,6 +597,70 @@ def _metric_rows(
             )
         add(("classification_errors_at_80km", float(errors), "count"))
         add(("warhead_misclassified", float(errors > 0), "1"))
+
+    if cfg.name in spec.campaign.warning:
+        c = time.process_time()
+        rows.extend(_alert_rows(spec, sim, cfg, picture, cache))
+        cache["warning_s"] = cache.get("warning_s", 0.0) + time.process_time() - c
+    return rows
+
+
+def _alert_rows(
+    spec: CampaignSpec,
+    sim: DrawSimulation,
+    cfg: ConfigurationDef,
+    picture: Mapping[str, NDArray],
+    cache: dict[str, Any],
+) -> list[tuple[str, float, str]]:
+    """The public-alert chain on one configuration's picture (issue 7), scored against the
+    truth as ``trilink compare`` does (:func:`trilink.warning.compare.score_alerts`).
+
+    Rows: ``alert_launch_notice_s``, ``alert_first_take_cover_s``, ``alert_false``
+    (prefectures told to take cover that the truth neither overflies nor hits),
+    ``alert_missed`` (threatened prefectures without a take-cover before their event),
+    ``alert_warning_time_s`` (the least lead over the warned threatened prefectures), and
+    per prefecture ``threat_s:<code>`` (its first true event) and ``take_cover_s:<code>``
+    (its first take-cover), all in s after the draw's first launch. Events after the
+    window cannot be judged: prefectures whose first event is later are left out.
+    Alerts reach Japan after the configuration's delay to Japan (0 for ``jp``)."""
+    t0 = sim.draw.t0_s
+    if "threats" not in cache:
+        cache["threats"] = {
+            code: t for code, t in true_threats(sim.flights).items() if t <= sim.t_end_s
+        }
+    threatened: dict[str, float] = cache["threats"]
+    every = spec.campaign.report_every_s
+    grid = (
+        np.arange(
+            math.ceil(max(0.0, t0 - PRE_LAUNCH_S) / every), math.floor(sim.t_end_s / every) + 1
+        )
+        * every
+    )
+    pics = on_grid(pictures_from_tracks(picture) if picture["time_s"].size else [], grid)
+    nd = notice_delays_s(cfg)
+    notices = (
+        tuple(replace(n, issued_s=n.issued_s + max(nd.values())) for n in sim.launch_notices)
+        if nd is not None
+        else ()
+    )
+    tl = run_warning(pics, notices, launch_time_s=t0)
+    delay = partner_delays_s(cfg).get("JP", max(partner_delays_s(cfg).values()))
+    shifted = tuple(replace(d, t_s=d.t_s + delay) for d in tl.decisions)
+    tl = replace(tl, decisions=shifted)
+    false, missed, lead = score_alerts(tl, threatened)
+    ln, tc = tl.first("launch_notice"), tl.first("take_cover")
+    rows: list[tuple[str, float, str]] = [
+        ("alert_launch_notice_s", math.nan if ln is None else ln.t_s - t0, "s"),
+        ("alert_first_take_cover_s", math.nan if tc is None else tc.t_s - t0, "s"),
+        ("alert_false", float(false), "count"),
+        ("alert_missed", float(missed), "count"),
+        ("alert_warning_time_s", math.nan if lead is None else lead, "s"),
+        ("alert_threatened", float(len(threatened)), "count"),
+    ]
+    for code, t in threatened.items():
+        rows.append((f"threat_s:{code}", t - t0, "s"))
+    for code in tl.take_cover_regions():
+        rows.append((f"take_cover_s:{code}", tl.take_cover_time_s(code) - t0, "s"))
     return rows
 
 
@@ -603,6 +681,7 @@ def evaluate_draw(
             recs.append((sim.draw.run, name, metric, float(value), unit))
     if timing is not None:
         timing["fusion"] = cache.get("fusion_s", 0.0)
+        timing["warning"] = cache.get("warning_s", 0.0)
     df = pd.DataFrame.from_records(recs, columns=list(RESULT_COLUMNS))
     for k, v in sim.draw.parameters().items():
         df[k] = v
@@ -658,7 +737,12 @@ def run_chunk(
         fused: dict[str, float] = {}
         df = evaluate_draw(spec, sim, fused)
         total = time.process_time() - c
-        timing = {"fly": fly_s, **sim.timing_s, **fused, "metrics": total - fused["fusion"]}
+        timing = {
+            "fly": fly_s,
+            **sim.timing_s,
+            **fused,
+            "metrics": total - fused["fusion"] - fused["warning"],
+        }
         out.append((r, df, timing))
     return out
 

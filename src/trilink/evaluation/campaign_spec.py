@@ -13,6 +13,7 @@ A campaign spec says how to sample launches and how to measure them::
     configurations = ["jp", "kr", "us", "linked", "direct"]
     impact_times_s = [120.0, 180.0, 240.0, 300.0]   # after launch
     sensors = ["fps5-sado", ...]    # optional; absent: the whole sensor catalogue
+    warning = ["jp", "linked"]      # optional: configurations that also run the alerts
 
     [metrics]                       # parameters of the metrics (stated in every report)
     ospa_c_m = 10000.0
@@ -142,6 +143,11 @@ class CampaignHeader(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw
         default_factory=lambda: [120.0, 180.0, 240.0, 300.0]
     )
     sensors: list[str] | None = None
+    warning: list[Literal["jp", "kr", "us", "linked", "direct"]] = msgspec.field(
+        default_factory=list
+    )
+    """Configurations whose pictures also run the public-alert chain (issue 7: alert
+    metrics per prefecture); each costs one warning run per draw (seconds of CPU)."""
 
 
 class MetricsSpec(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -378,6 +384,11 @@ def _check(spec: CampaignSpec, source: str) -> None:
         raise CampaignSpecError(source, "campaign.configurations", "must not be empty")
     if len(set(c.configurations)) != len(c.configurations):
         raise CampaignSpecError(source, "campaign.configurations", "has duplicates")
+    for i, name in enumerate(c.warning):
+        if name not in c.configurations:
+            raise CampaignSpecError(
+                source, f"campaign.warning[{i}]", f"{name!r} is not in campaign.configurations"
+            )
     known_sensors = set(sensor_keys())
     for i, name in enumerate(c.sensors or []):
         if name not in known_sensors:

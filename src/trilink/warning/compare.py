@@ -91,6 +91,8 @@ __all__ = [
     "Comparison",
     "ConfigurationResult",
     "compare_run",
+    "on_grid",
+    "score_alerts",
     "true_threats",
 ]
 
@@ -213,7 +215,7 @@ def true_threats(flights: Sequence[Any], regions: RegionSet | None = None) -> di
     return dict(sorted(out.items()))
 
 
-def _on_grid(pictures: list[Picture], grid_s: Sequence[float]) -> list[Picture]:
+def on_grid(pictures: list[Picture], grid_s: Sequence[float]) -> list[Picture]:
     """A nation's pictures with an empty picture at every epoch of ``grid_s`` where it
     has no track, so that its warning runs on the same clock as the hub's (a launch
     notice can go out before the nation's first track)."""
@@ -222,7 +224,7 @@ def _on_grid(pictures: list[Picture], grid_s: Sequence[float]) -> list[Picture]:
     return sorted([*pictures, *pad], key=lambda p: p[0])
 
 
-def _alert_scores(
+def score_alerts(
     tl: AlertTimeline, threatened: Mapping[str, float]
 ) -> tuple[int, int, float | None]:
     """(false alerts, missed alerts, warning time) of a timeline against the truth."""
@@ -320,7 +322,7 @@ def compare_run(
             cols, id_col = (tr.columns if tr is not None else None), "track_id"
             with_ir = name == "us"
             tl = run_warning(
-                _on_grid(pictures_from_tracks(cols) if cols else [], grid),
+                on_grid(pictures_from_tracks(cols) if cols else [], grid),
                 notices if with_ir else (),
                 config=config,
                 launch_time_s=t0,
@@ -333,7 +335,7 @@ def compare_run(
             lp_m, lp_src = ir_err_m, "space IR"
         ln = tl.first("launch_notice")
         tc = tl.first("take_cover")
-        false, missed, lead = _alert_scores(tl, threatened)
+        false, missed, lead = score_alerts(tl, threatened)
         out[name] = ConfigurationResult(
             name=name,
             first_detection_s=_opt(min(dets) - t0) if dets else None,
