@@ -7,8 +7,8 @@ builds one with its documented shape (one row per run x configuration x metric;
 
 Browser test: Debian ``chromium`` headless with a fresh profile, every host name
 resolving to nothing and every proxied request sent to a closed port, driven over
-the Chrome DevTools Protocol (a small RFC 6455 client below; the ``websockets``
-package is not a dependency). A positive control page proves that the harness sees
+the Chrome DevTools Protocol (the small RFC 6455 client in ``tests/cdp.py``). A
+positive control page proves that the harness sees
 console errors, uncaught exceptions, failed loads and outgoing requests, and that
 outgoing requests fail; then the report must load with none of them. Screenshots
 go to ``tests/artifacts/``.
@@ -17,20 +17,13 @@ go to ``tests/artifacts/``.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import math
-import os
 import re
 import shutil
-import signal
-import socket
 import struct
 import subprocess
 import sys
-import time
-import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -39,6 +32,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cdp import Chromium, summarize
 from trilink.evaluation.report import (
     ReportError,
     _resampled_medians,
@@ -410,191 +404,11 @@ def test_bad_folders_and_cli(tmp_path: Path) -> None:
 # ----------------------------------------------------------------------------------
 # Headless Chromium over the DevTools protocol
 # ----------------------------------------------------------------------------------
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    "--disable-extensions",
-    "--no-default-browser-check",
-    # no network: every name resolves to nothing, every proxied request (IP literals
-    # included) goes to a closed port on loopback
-    "--host-resolver-rules=MAP * ~NOTFOUND",
-    "--proxy-server=http://127.0.0.1:9",
-    "--window-size=1280,2000",
-    "--remote-debugging-port=0",
-)
-_WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-
-
-def _chromium() -> str:
-    exe = shutil.which("chromium") or (
-        "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-    )
-    if exe is None:
-        msg = (
-            "Debian 'chromium' is not installed: run `make browser` (as root: "
-            "apt-get install -y --no-install-recommends chromium); the report's browser "
-            "test needs it"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(msg)
-        pytest.skip(msg)
-    return exe
-
-
-class _DevTools:
-    """A minimal Chrome DevTools Protocol client over one RFC 6455 WebSocket."""
-
-    def __init__(self, ws_url: str, timeout_s: float = 30.0) -> None:
-        u = urllib.parse.urlsplit(ws_url)
-        self.sock = socket.create_connection((u.hostname, u.port), timeout=timeout_s)
-        key = base64.b64encode(os.urandom(16)).decode()
-        self.sock.sendall(
-            (
-                f"GET {u.path} HTTP/1.1\r\nHost: {u.hostname}:{u.port}\r\n"
-                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-            ).encode()
-        )
-        buf = b""
-        while b"\r\n\r\n" not in buf:
-            chunk = self.sock.recv(4096)
-            if not chunk:
-                raise ConnectionError("DevTools closed the connection during the handshake")
-            buf += chunk
-        head, self.buf = buf.split(b"\r\n\r\n", 1)
-        accept = base64.b64encode(hashlib.sha1((key + _WS_GUID).encode()).digest()).decode()
-        if b" 101 " not in head.split(b"\r\n")[0] or accept.encode() not in head:
-            raise ConnectionError(f"WebSocket handshake refused: {head[:200]!r}")
-        self.next_id = 0
-        self.events: list[dict[str, Any]] = []
-
-    def close(self) -> None:
-        self.sock.close()
-
-    def _read(self, n: int) -> bytes:
-        while len(self.buf) < n:
-            chunk = self.sock.recv(1 << 16)
-            if not chunk:
-                raise ConnectionError("DevTools closed the connection")
-            self.buf += chunk
-        out, self.buf = self.buf[:n], self.buf[n:]
-        return out
-
-    def _send_frame(self, opcode: int, payload: bytes) -> None:
-        mask = os.urandom(4)
-        n = len(payload)
-        if n < 126:
-            head = struct.pack("!BB", 0x80 | opcode, 0x80 | n)
-        elif n < 1 << 16:
-            head = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, n)
-        else:
-            head = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, n)
-        arr = np.frombuffer(payload, dtype=np.uint8)
-        masked = (arr ^ np.resize(np.frombuffer(mask, dtype=np.uint8), n)).tobytes()
-        self.sock.sendall(head + mask + masked)
-
-    def _recv_message(self) -> dict[str, Any]:
-        parts: list[bytes] = []
-        while True:
-            b0, b1 = self._read(2)
-            opcode, n = b0 & 0x0F, b1 & 0x7F
-            if n == 126:
-                (n,) = struct.unpack("!H", self._read(2))
-            elif n == 127:
-                (n,) = struct.unpack("!Q", self._read(8))
-            mask = self._read(4) if b1 & 0x80 else None
-            data = self._read(n)
-            if mask:
-                data = bytes(c ^ mask[i % 4] for i, c in enumerate(data))
-            if opcode == 0x9:  # ping
-                self._send_frame(0xA, data)
-                continue
-            if opcode == 0x8:
-                raise ConnectionError("DevTools sent close")
-            if opcode in (0x1, 0x2, 0x0):
-                parts.append(data)
-                if b0 & 0x80:
-                    return json.loads(b"".join(parts))
-
-    def call(self, method: str, **params: Any) -> dict[str, Any]:
-        self.next_id += 1
-        mid = self.next_id
-        self._send_frame(0x1, json.dumps({"id": mid, "method": method, "params": params}).encode())
-        while True:
-            msg = self._recv_message()
-            if msg.get("id") == mid:
-                if "error" in msg:
-                    raise RuntimeError(f"{method}: {msg['error']}")
-                return msg.get("result", {})
-            if "method" in msg:
-                self.events.append(msg)
-
-    def pump(self, seconds: float, until: Callable[[dict[str, Any]], bool] | None = None) -> bool:
-        """Collect events for up to ``seconds``; True if ``until`` matched one."""
-        end = time.monotonic() + seconds
-        while (left := end - time.monotonic()) > 0:
-            self.sock.settimeout(left)
-            try:
-                msg = self._recv_message()
-            except TimeoutError:
-                return False
-            finally:
-                self.sock.settimeout(30.0)
-            if "method" in msg:
-                self.events.append(msg)
-                if until is not None and until(msg):
-                    return True
-        return False
-
-
 def _load_in_chromium(url: str, profile: Path, screenshot: Path | None) -> dict[str, Any]:
     """Load ``url`` in a fresh headless Chromium; return console errors, warnings,
     requests, failed loads and page facts; save a viewport screenshot (1280 x 2000)
     and a full-page one beside it."""
-    exe = _chromium()
-    shutil.rmtree(profile, ignore_errors=True)  # a fresh profile (no stale DevToolsActivePort)
-    profile.mkdir(parents=True)
-    log = (profile / "chromium-stderr.log").open("wb")
-    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-    proc = subprocess.Popen(
-        [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-        start_new_session=True,
-        env=env,
-    )
-    dt = None
-    try:
-        port_file = profile / "DevToolsActivePort"
-        deadline = time.monotonic() + 60.0
-        while not (port_file.is_file() and port_file.read_text().strip()):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    "chromium did not start its DevTools endpoint: "
-                    + (profile / "chromium-stderr.log").read_text(errors="replace")[-2000:]
-                )
-            time.sleep(0.05)
-        port = int(port_file.read_text().split()[0])
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        targets = json.loads(opener.open(f"http://127.0.0.1:{port}/json/list", timeout=10).read())
-        page = next(t for t in targets if t.get("type") == "page")
-        dt = _DevTools(page["webSocketDebuggerUrl"])
-        for domain in ("Runtime", "Log", "Network", "Page"):
-            dt.call(f"{domain}.enable")
-        dt.call(
-            "Emulation.setDeviceMetricsOverride",
-            width=1280,
-            height=2000,
-            deviceScaleFactor=1,
-            mobile=False,
-        )
+    with Chromium(profile) as dt:
         dt.call("Page.navigate", url=url)
         loaded = dt.pump(60.0, until=lambda m: m["method"] == "Page.loadEventFired")
         dt.pump(1.5)  # late messages after load
@@ -609,9 +423,7 @@ def _load_in_chromium(url: str, profile: Path, screenshot: Path | None) -> dict[
             returnByValue=True,
         )
         if screenshot is not None:
-            screenshot.parent.mkdir(parents=True, exist_ok=True)
-            shot = dt.call("Page.captureScreenshot", format="png")
-            screenshot.write_bytes(base64.b64decode(shot["data"]))
+            dt.screenshot(screenshot)
             metrics = dt.call("Page.getLayoutMetrics")
             size = metrics.get("cssContentSize") or metrics["contentSize"]
             full = dt.call(
@@ -623,50 +435,7 @@ def _load_in_chromium(url: str, profile: Path, screenshot: Path | None) -> dict[
             screenshot.with_name(screenshot.stem + "_full.png").write_bytes(
                 base64.b64decode(full["data"])
             )
-        try:
-            dt.call("Browser.close")
-        except (ConnectionError, OSError):
-            pass
-    finally:
-        if dt is not None:
-            dt.close()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)  # the group this test started
-            proc.wait(timeout=15)
-        log.close()
-
-    errors, warnings, requests, failed = [], [], [], []
-    for ev in dt.events:
-        m, p = ev["method"], ev.get("params", {})
-        if m == "Runtime.consoleAPICalled":
-            text = " ".join(str(a.get("value", a.get("description", ""))) for a in p["args"])
-            if p["type"] in ("error", "assert"):
-                errors.append(f"console.{p['type']}: {text}")
-            elif p["type"] == "warning":
-                warnings.append(f"console.warning: {text}")
-        elif m == "Runtime.exceptionThrown":
-            d = p["exceptionDetails"]
-            errors.append(f"exception: {d.get('exception', {}).get('description', d['text'])}")
-        elif m == "Log.entryAdded":
-            e = p["entry"]
-            if e["level"] == "error":
-                errors.append(f"log[{e['source']}]: {e['text']} {e.get('url', '')}")
-            elif e["level"] == "warning":
-                warnings.append(f"log[{e['source']}]: {e['text']}")
-        elif m == "Network.requestWillBeSent":
-            requests.append(p["request"]["url"])
-        elif m == "Network.loadingFailed":
-            failed.append(p.get("errorText", ""))
-    return {
-        "loaded": loaded,
-        "errors": errors,
-        "warnings": warnings,
-        "requests": requests,
-        "failed": failed,
-        "facts": json.loads(facts["result"]["value"]),
-    }
+    return {"loaded": loaded, **summarize(dt.events), "facts": json.loads(facts["result"]["value"])}
 
 
 def _png_size(path: Path) -> tuple[int, int]:
