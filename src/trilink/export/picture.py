@@ -278,10 +278,12 @@ def build_picture(
         df = run.national_tracks[nation]
         if len(df):
             tracks += _track_lines(df, "track_id", nation, track_step_s)
-    times = [t.end_s for t in tracks] + [e.valid_to_s for e in ellipses]
-    end_s = max([float(run.manifest.get("duration_s") or 0.0), *times, 0.0])
+    # the run ends with its duration or its last track sample; the picture may go on
+    # to the last predicted impact
+    run_end_s = max([float(run.manifest.get("duration_s") or 0.0), *(t.end_s for t in tracks)])
+    alerts = _alert_areas(run, run_end_s)
+    end_s = max([run_end_s, *(e.valid_to_s for e in ellipses), *(a.end_s for a in alerts)])
     start_s = min([0.0, *(t.start_s for t in tracks)])
-    alerts = _alert_areas(run, end_s)
     partner = run.manifest.get("partner_view")
     return Picture(
         scenario=run.scenario,
