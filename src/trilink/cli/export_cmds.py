@@ -183,7 +183,7 @@ def export_command(
         except OSError as exc:
             _fail(f"{exc.filename or target}: {exc.strerror or exc}")
     view = f" (as seen by {nation})" if nation else ""
-    console.print(done + view, highlight=False)
+    console.print(done + view, highlight=False, soft_wrap=True)
 
 
 def _write(run: object, fmt: str, target: Path, step_s: float) -> Path:
