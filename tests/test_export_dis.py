@@ -218,6 +218,9 @@ FIELDS = (
     "dis.entity_location.z",
     "dis.entity_marking",
     "dis.timestamp",
+    # Wireshark 4.0 files both the DR algorithm and the marking's character set under
+    # this name: "5,1" = DRM(F,V,W), ASCII
+    "dis.entity_marking_character_set",
 )
 
 
@@ -231,9 +234,12 @@ def _tshark_cmd(extra: list[str]) -> list[str]:
 def _parse(stdout: str) -> list[dict[str, str]]:
     rows = []
     for line in stdout.splitlines():
-        # occurrence: the entity type comes before the alternative type; keep the first
-        values = [v.split(",")[0] for v in line.split("\t")]
-        rows.append(dict(zip(FIELDS, values, strict=True)))
+        # a field found twice (entity type, then alternative type) keeps its first value
+        # under its name and all of them under "all:<name>"
+        values = line.split("\t")
+        row = dict(zip(FIELDS, (v.split(",")[0] for v in values), strict=True))
+        row.update({f"all:{f}": v for f, v in zip(FIELDS, values, strict=True)})
+        rows.append(row)
     return rows
 
 
@@ -296,6 +302,7 @@ def test_tshark_decodes_the_seed_pictures_pdus_on_loopback(seed_run_dir):
         assert row["dis.entity_marking"] == p["marking"]
         assert p["marking"] in {f"GTN{n} {code}" for code in ("WHD", "STG", "DEB", "UNK")}
         assert row["dis.force_id"] == "2" and row["dis.country"] == "119"
+        assert row["all:dis.entity_marking_character_set"] == "5,1"
         assert (int(row["dis.entityKind"]), int(row["dis.entityDomain"])) == p["type"][:2]
         xyz = np.array([float(row[f"dis.entity_location.{c}"]) for c in "xyz"])
         worst_m = max(worst_m, float(np.max(np.abs(xyz - p["r"]))))

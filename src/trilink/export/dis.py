@@ -85,7 +85,7 @@ DEFAULT_PORT = 3000
 """The customary DIS UDP port (the one Wireshark decodes as DIS by default)."""
 
 PROTOCOL_VERSION = 7  # IEEE 1278.1-2012 (SISO-REF-010 UID 3)
-EXERCISE_ID = 1  # 1..255 (IEEE 1278.1-2012 §6.2.34); 0 is not a valid exercise
+EXERCISE_ID = 1  # the exercise number the participants agree on (header, IEEE 1278.1-2012 §6.2.66)
 PDU_TYPE_ENTITY_STATE = 1  # SISO-REF-010 UID 4
 PROTOCOL_FAMILY_ENTITY_INFORMATION = 1  # SISO-REF-010 UID 5
 SITE_ID = 1  # assigned per exercise (IEEE 1278.1-2012 §6.2.28): the US hub
