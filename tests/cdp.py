@@ -52,7 +52,14 @@ CHROMIUM_FLAGS: tuple[str, ...] = (
 """The report test's flags (no GPU, no WebGL needed)."""
 
 WEBGL_FLAGS: tuple[str, ...] = (
-    *(f for f in CHROMIUM_FLAGS if f not in ("--disable-gpu", "--window-size=1280,2000")),
+    *(
+        f
+        for f in CHROMIUM_FLAGS
+        if f not in ("--disable-gpu", "--window-size=1280,2000")
+        and not f.startswith("--host-resolver-rules")
+    ),
+    # the page's server on 127.0.0.1 is the one address that resolves
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
     "--use-angle=swiftshader",
     "--enable-unsafe-swiftshader",
     "--ignore-gpu-blocklist",
@@ -61,7 +68,8 @@ WEBGL_FLAGS: tuple[str, ...] = (
     "--disable-backgrounding-occluded-windows",
     "--window-size=1280,800",
 )
-"""WebGL in software (ANGLE on SwiftShader), for CesiumJS; same network isolation."""
+"""WebGL in software (ANGLE on SwiftShader), for CesiumJS; the same isolation except
+that 127.0.0.1 (the page's own server) is reachable."""
 
 _WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 

@@ -63,12 +63,19 @@
     selectionIndicator: false,
     requestRenderMode: true,
     maximumRenderTimeChange: Infinity,
+    msaaSamples: 1,
   });
   const scene = viewer.scene;
+  // cheap rendering (the page must keep up at x10 even on a software GL)
   scene.globe.enableLighting = false;
+  scene.globe.showGroundAtmosphere = false;
+  scene.globe.maximumScreenSpaceError = 3;
+  scene.fog.enabled = false;
+  scene.skyAtmosphere.show = false;
+  scene.postProcessStages.fxaa.enabled = false;
   viewer.camera.setView({
-    destination: Cesium.Cartesian3.fromDegrees(132.0, 20.0, 5.5e6),
-    orientation: { heading: 0.0, pitch: Cesium.Math.toRadians(-62.0), roll: 0.0 },
+    destination: Cesium.Cartesian3.fromDegrees(132.5, 22.0, 4.2e6),
+    orientation: { heading: 0.0, pitch: Cesium.Math.toRadians(-58.0), roll: 0.0 },
   });
 
   let renderStart = 0;
@@ -458,7 +465,7 @@
     const [utc, tplus] = clockText(f.t_s);
     $("utc").textContent = utc;
     $("tplus").textContent = tplus;
-    $("play").textContent = f.paused ? "▶" : "⏸";
+    $("play").textContent = f.paused ? "play" : "pause";
     if (!state.dragging) $("seek").value = String(f.t_s);
     const nNat = Object.values(f.national).reduce((s, x) => s + x.length, 0);
     $("tracks-summary").textContent = `${f.system.length} fused track(s), ${nNat} national, t = ${f.t_s.toFixed(0)} s`;

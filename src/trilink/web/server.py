@@ -269,14 +269,15 @@ def create_app(
                     session.t_s = min(max(value, picture.t_start_s), picture.t_end_s)
                     session.reset = True
                 wake.set()
-        except (WebSocketDisconnect, ConnectionError, RuntimeError):
-            return  # the page closed or the connection broke: this session ends
+        except (WebSocketDisconnect, OSError, RuntimeError):
+            return  # the page closed or the connection broke (uvicorn's ClientDisconnected
+            # is an OSError): this session ends, the server goes on
         finally:
             task.cancel()
             if ws.application_state == WebSocketState.CONNECTED:
                 try:
                     await ws.close()
-                except (RuntimeError, ConnectionError):
+                except (WebSocketDisconnect, RuntimeError, OSError):
                     pass
 
     return Starlette(
