@@ -354,7 +354,7 @@ def test_killed_campaign_resumes_with_only_the_missing_runs(
     _, reference = local_run
     out = tmp_path / "killed"
     cmd = [PY, "-m", "trilink.cli.campaign_cmds", str(tiny_spec), "--runs", str(N_RUNS),
-           "--out", str(out), "--workers", "1", "--quiet"]  # fmt: skip
+           "--out", str(out), "--workers", "1", "--quiet", "--no-seed-timeline"]  # fmt: skip
     p = subprocess.Popen(
         cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )

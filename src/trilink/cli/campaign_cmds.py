@@ -50,6 +50,14 @@ def campaign_command(
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    seed_timeline: Annotated[
+        bool,
+        typer.Option(
+            "--seed-timeline/--no-seed-timeline",
+            help="Also run the seed scenario once in every configuration for the report's "
+            "timeline (about a minute; once per folder).",
+        ),
+    ] = True,
 ) -> None:
     """Run every configuration (jp, kr, us, linked, direct) on sampled launches and write
     one tidy Parquet table. Rerun the same command to finish an interrupted campaign."""
@@ -64,45 +72,43 @@ def campaign_command(
         _fail(str(exc))
     except OSError as exc:
         _fail(f"{exc.filename or out}: {exc.strerror or exc}")
+    if seed_timeline:
+        _seed_timeline(out, quiet)
     if not quiet:
         console.print(_headline(summary(df), runs, out))
     console.print(f"wrote {out / 'results.parquet'} ({len(df)} rows)", highlight=False)
 
 
-def _cell(est: float, lo: float, hi: float, unit: str, statistic: str) -> str:
-    if statistic != "median":
-        return f"{est:.0%} [{lo:.0%}, {hi:.0%}]" if est == est else "-"
+def _seed_timeline(out: Path, quiet: bool) -> None:
+    """``seed_timeline.json`` for the report, once per campaign folder."""
+    from trilink.evaluation.seed_timeline import SEED_TIMELINE_FILE, write_seed_timeline
 
-    def f(x: float) -> str:
-        if x != x:
-            return "-"
-        if abs(x) == float("inf"):
-            return "never" if x > 0 else "none"
-        return f"{x / 1e3:.1f}" if unit == "m" else f"{x:.1f}"
-
-    u = " km" if unit == "m" else (" s" if unit == "s" else "")
-    return f"{f(est)}{u} [{f(lo)}, {f(hi)}]"
+    if (out / SEED_TIMELINE_FILE).exists():
+        return
+    if quiet:
+        write_seed_timeline(out)
+        return
+    with console.status("seed scenario in every configuration (for the report)") as st:
+        write_seed_timeline(out, progress=lambda msg: st.update(f"seed scenario: {msg}"))
+    console.print(f"wrote {out / SEED_TIMELINE_FILE}", highlight=False)
 
 
 def _headline(s: object, runs: int, out: Path) -> Table:
-    """Metrics down, configurations across: estimate [95 % interval]."""
+    """Measures down, configurations across: the report's cells (median [95 % bootstrap
+    interval], or share of runs [95 % Wilson interval] (k/n))."""
     import pandas as pd
 
     assert isinstance(s, pd.DataFrame)
-    configs = [c for c in ("jp", "kr", "us", "linked", "direct") if c in set(s["configuration"])]
-    t = Table(title=f"{runs} runs: median [95 % CI] or share of runs [95 % CI] ({out})")
-    t.add_column("metric")
+    order = ("jp", "kr", "us", "linked", "direct")
+    configs = [c for c in order if c in set(s["configuration"])]
+    t = Table(title=f"{runs} runs ({out}); the full report: trilink report {out}")
+    t.add_column("measure")
+    t.add_column("unit")
     for c in configs:
         t.add_column(c, justify="right")
-    for metric, g in s.groupby("metric", sort=False):
-        by = {r.configuration: r for r in g.itertuples()}
-        cells = [
-            _cell(by[c].estimate, by[c].low, by[c].high, by[c].unit, by[c].statistic)
-            if c in by
-            else ""
-            for c in configs
-        ]
-        t.add_row(str(metric), *cells)
+    for (measure, unit), g in s.groupby(["measure", "unit"], sort=False):
+        by = dict(zip(g["configuration"], g["text"], strict=True))
+        t.add_row(str(measure), str(unit), *(by.get(c, "—") for c in configs))
     return t
 
 

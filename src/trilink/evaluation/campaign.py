@@ -49,7 +49,7 @@ import math
 import os
 import subprocess
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -1023,110 +1023,48 @@ def load_results(out: str | Path) -> pd.DataFrame:
 # ------------------------------------------------------------------ summary
 
 
-HEADLINE = (
-    ("first_detection_s", "time"),
-    ("first_track_s", "time"),
-    ("first_system_track_s", "time"),
-    ("launch_notice_s", "time"),
-    ("first_impact_prediction_s", "time"),
-    ("warning_time_s", "lead"),
-    ("impact_error_final_m", "value"),
-    ("ospa_mean_m", "value"),
-    ("false_tracks", "count"),
-    ("warhead_misclassified", "proportion"),
-)
+def summary(df: pd.DataFrame, *, seed: int = 0) -> pd.DataFrame:
+    """Headline table, computed by the report's statistics
+    (:func:`trilink.evaluation.report.build_report`): per configuration x headline
+    metric the median (times censored at "never" = +inf, lead times at -inf) with a 95 %
+    percentile-bootstrap interval, or the share of runs (Wilson 95 % interval).
 
+    Columns: configuration, metric, measure, unit (of the text: s, km, % of runs), n
+    (runs), reached, estimate, low, high (in the metric's own SI unit), statistic, text
+    (the formatted cell, as the HTML report shows it)."""
+    from trilink.evaluation.report import build_report, metric_info
 
-def _median_ci(
-    v: NDArray, rng: np.random.Generator, n_boot: int = 2000
-) -> tuple[float, float, float]:
-    if v.size == 0:
-        return (math.nan, math.nan, math.nan)
-
-    def med(x: NDArray) -> NDArray:  # exact with ±inf (no inf - inf)
-        x = np.sort(x, axis=-1)
-        a, b = x[..., (x.shape[-1] - 1) // 2], x[..., x.shape[-1] // 2]
-        with np.errstate(invalid="ignore"):
-            return np.where(a == b, a, 0.5 * (a + b))
-
-    meds = med(v[rng.integers(0, v.size, size=(n_boot, v.size))])
-    lo = float(np.quantile(meds, 0.025, method="lower"))
-    hi = float(np.quantile(meds, 0.975, method="higher"))
-    return float(med(v)), lo, hi
-
-
-def _wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
-    if n == 0:
-        return (math.nan, math.nan)
-    p = k / n
-    den = 1 + z * z / n
-    c = (p + z * z / (2 * n)) / den
-    h = z / den * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return max(0.0, c - h), min(1.0, c + h)
-
-
-def summary(
-    df: pd.DataFrame, *, seed: int = 0, metrics: Iterable[str] | None = None
-) -> pd.DataFrame:
-    """Headline table: per configuration x metric the median (times: censored at
-    "never" = +inf, so a median can be inf; lead times: -inf) with a 95 % percentile
-    bootstrap interval; proportions and "missed" with Wilson 95 % intervals; false
-    tracks as the mean count and the fraction of runs with any.
-
-    Columns: configuration, metric, unit, n (runs), reached (runs where it happened),
-    estimate, low, high, statistic."""
-    want = dict(HEADLINE)
-    if metrics is not None:
-        want = {m: want.get(m, "value") for m in metrics}
-    recs = []
-    for (cfg, metric), g in df.groupby(["configuration", "metric"], sort=True):
-        if metric not in want:
-            continue
-        kind = want[metric]
-        v = g["value"].to_numpy(dtype=float)
-        unit = str(g["unit"].iloc[0])
-        ok = np.isfinite(v)
-        rng = np.random.default_rng([seed, *map(ord, f"{cfg}/{metric}")])
-        if kind in ("time", "lead"):
-            x = np.where(ok, v, np.inf if kind == "time" else -np.inf)
-            est, lo, hi = _median_ci(x, rng)
-            stat = "median"
-        elif kind == "proportion":
-            k, n = int((v[ok] > 0).sum()), int(ok.sum())
-            est = k / n if n else math.nan
-            lo, hi = _wilson(k, n)
-            stat = "proportion"
-        elif kind == "count":
-            k, n = int((v[ok] > 0).sum()), int(ok.sum())
-            est = k / n if n else math.nan
-            lo, hi = _wilson(k, n)
-            stat = "fraction of runs with any"
-        else:
-            est, lo, hi = _median_ci(v[ok], rng)
-            stat = "median"
-        recs.append((cfg, metric, unit, v.size, int(ok.sum()), est, lo, hi, stat))
-        if metric == "first_track_s":
-            k = int((~ok).sum())
-            lo2, hi2 = _wilson(k, v.size)
-            recs.append(
-                (cfg, "missed_track", "1", v.size, v.size, k / v.size, lo2, hi2, "proportion")
-            )
-    cols = [
-        "configuration",
-        "metric",
-        "unit",
-        "n",
-        "reached",
-        "estimate",
-        "low",
-        "high",
-        "statistic",
-    ]
-    out = pd.DataFrame.from_records(recs, columns=cols)
-    m_order = {m: i for i, m in enumerate([*want, "missed_track"])}
-    m_order["missed_track"] = m_order.get("first_track_s", 0) + 0.5
-    c_order = {c: i for i, c in enumerate(CONFIGURATION_DEFS)}
-    key = out["metric"].map(m_order).astype(float) * 100 + out["configuration"].map(
-        lambda c: c_order.get(c, 99)
-    )
-    return out.iloc[np.argsort(key.to_numpy(), kind="stable")].reset_index(drop=True)
+    h = build_report(df, seed=seed, figures=False).headline
+    if h.empty:
+        return pd.DataFrame(
+            columns=[
+                "configuration",
+                "metric",
+                "measure",
+                "unit",
+                "n",
+                "reached",
+                "estimate",
+                "low",
+                "high",
+                "statistic",
+                "text",
+            ]
+        )
+    kinds = {m: metric_info(m).kind for m in h["metric"].unique()}
+    stat = {"event_time": "median", "lead_time": "median", "value": "median"}
+    return pd.DataFrame(
+        {
+            "configuration": h["configuration"],
+            "metric": h["metric"],
+            "measure": h["measure"],
+            "unit": h["unit_shown"],
+            "n": h["n"],
+            "reached": h["n_reached"],
+            "estimate": h["estimate"],
+            "low": h["ci_low"],
+            "high": h["ci_high"],
+            "statistic": [stat.get(kinds[m], "share of runs") for m in h["metric"]],
+            "text": h["text"],
+        }
+    ).reset_index(drop=True)

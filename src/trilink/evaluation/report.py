@@ -52,7 +52,7 @@ import math
 import re
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
@@ -73,6 +73,7 @@ __all__ = [
     "bootstrap_median_ci",
     "build_report",
     "load_campaign",
+    "prefecture_alert_rates",
     "render_html",
     "validate_results",
     "wilson_interval",
@@ -169,6 +170,25 @@ METRICS: Mapping[str, MetricInfo] = {
     "classification_errors_at_80km": MetricInfo(
         label="Runs with a classification error at 80 km", kind="count"
     ),
+    "alert_launch_notice_s": MetricInfo(
+        label="Time to the public launch notice", kind="event_time", headline=True
+    ),
+    "alert_first_take_cover_s": MetricInfo(label="Time to the first take-cover", kind="event_time"),
+    "alert_warning_time_s": MetricInfo(
+        label="Take-cover lead before the threat (least over warned prefectures; runs with one)",
+        headline=True,
+    ),
+    "alert_false": MetricInfo(
+        label="Runs with a false take-cover (a prefecture neither overflown nor hit)",
+        kind="count",
+        headline=True,
+    ),
+    "alert_missed": MetricInfo(
+        label="Runs with a missed take-cover (a threatened prefecture not warned in time)",
+        kind="count",
+        headline=True,
+    ),
+    "alert_threatened": MetricInfo(label="Prefectures truly threatened"),
     "false_alerts": MetricInfo(label="Runs with a false alert", kind="count", headline=True),
     "missed_alerts": MetricInfo(label="Runs with a missed alert", kind="count", headline=True),
 }
@@ -386,6 +406,9 @@ class Report:
     draws: pd.DataFrame
     figures: Mapping[str, Figure]
     captions: Mapping[str, str]
+    alert_rates: pd.DataFrame | None = None
+    """Per prefecture and configuration: missed and false take-cover rates
+    (:func:`prefecture_alert_rates`), if the campaign ran the alert chain."""
     notes: tuple[str, ...] = ()
     spec_text: str | None = None
     meta: Mapping[str, Any] | None = None
@@ -596,6 +619,112 @@ def _run_draws(df: pd.DataFrame) -> pd.DataFrame:
     return df.groupby("run", sort=True)[cols].first() if cols else pd.DataFrame(index=[])
 
 
+_PREF_METRIC = re.compile(r"^(?P<what>threat_s|take_cover_s):(?P<code>[A-Z]{2}-\d{2})$")
+
+
+def prefecture_alert_rates(df: pd.DataFrame, *, confidence: float = CONFIDENCE) -> pd.DataFrame:
+    """Per prefecture and configuration, the take-cover record over a campaign's runs.
+
+    Uses the campaign's ``threat_s:<code>`` rows (the prefecture's first true event:
+    a warhead overflight above 100 km or any object's impact, s after launch) and
+    ``take_cover_s:<code>`` rows (its first take-cover), over the runs where the
+    configuration ran the alert chain (those with an ``alert_false`` row):
+
+    * ``missed``: runs where the prefecture was threatened and had no take-cover
+      strictly before its event, out of ``threatened_runs``;
+    * ``false``: runs where it was not threatened and was told to take cover, out of
+      ``unthreatened_runs``;
+    * rates with their Wilson interval; ``median_lead_s``: the median, over the
+      threatened runs with a take-cover, of event time minus take-cover time.
+
+    Only prefectures threatened or alerted in some run appear."""
+    metric = df["metric"].astype(str)
+    alert_runs = {
+        str(c): set(g["run"].astype(int))
+        for c, g in df[metric == "alert_false"].groupby("configuration")
+    }
+    parts = metric.str.extract(_PREF_METRIC)
+    sub = df.assign(what=parts["what"], code=parts["code"])[parts["what"].notna()]
+    from trilink.warning.regions import japan_prefectures
+
+    prefs = japan_prefectures()
+    names = {r.code: r.name_en for r in prefs.regions}
+    rows = []
+    for code in sorted(sub["code"].unique()):
+        mine = sub[sub["code"] == code]
+        for c in _config_order(list(alert_runs)):
+            runs = alert_runs[c]
+            own = mine[mine["configuration"] == c]
+            thr = {
+                int(r): float(v)
+                for r, v in own[own["what"] == "threat_s"][["run", "value"]].itertuples(index=False)
+                if int(r) in runs
+            }
+            # the truth is the same in every configuration: take it from any
+            if not thr:
+                any_thr = mine[mine["what"] == "threat_s"]
+                thr = {
+                    int(r): float(v)
+                    for r, v in any_thr[["run", "value"]].itertuples(index=False)
+                    if int(r) in runs
+                }
+            tc = {
+                int(r): float(v)
+                for r, v in own[own["what"] == "take_cover_s"][["run", "value"]].itertuples(
+                    index=False
+                )
+            }
+            n_thr = len(thr)
+            missed = sum(1 for r, t in thr.items() if not (tc.get(r, math.inf) < t))
+            un = runs - set(thr)
+            false = sum(1 for r in un if r in tc)
+            leads = [t - tc[r] for r, t in thr.items() if r in tc]
+            m_lo, m_hi = wilson_interval(missed, n_thr, confidence)
+            f_lo, f_hi = wilson_interval(false, len(un), confidence)
+            rows.append(
+                {
+                    "prefecture": code,
+                    "name": names.get(code, code),
+                    "configuration": c,
+                    "threatened_runs": n_thr,
+                    "missed": missed,
+                    "missed_rate": missed / n_thr if n_thr else math.nan,
+                    "missed_ci_low": m_lo,
+                    "missed_ci_high": m_hi,
+                    "unthreatened_runs": len(un),
+                    "false": false,
+                    "false_rate": false / len(un) if un else math.nan,
+                    "false_ci_low": f_lo,
+                    "false_ci_high": f_hi,
+                    "median_lead_s": float(np.median(leads)) if leads else math.nan,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _alert_rates_wide(rates: pd.DataFrame) -> pd.DataFrame:
+    """One row per prefecture, per configuration: missed k/n, false k/n, median lead."""
+    out: dict[str, dict[str, str]] = {}
+    for r in rates.itertuples(index=False):
+        key = f"{r.prefecture} {r.name}"
+        row = out.setdefault(key, {})
+        lab = _label(r.configuration)
+        row[f"{lab}: missed"] = (
+            _fmt_pct(r.missed, r.threatened_runs, r.missed_ci_low, r.missed_ci_high)
+            if r.threatened_runs
+            else "—"
+        )
+        row[f"{lab}: false"] = _fmt_pct(
+            r.false, r.unthreatened_runs, r.false_ci_low, r.false_ci_high
+        )
+        row[f"{lab}: median lead"] = (
+            "—" if not math.isfinite(r.median_lead_s) else f"{r.median_lead_s:.0f} s"
+        )
+    w = pd.DataFrame.from_dict(out, orient="index")
+    w.index.name = "prefecture"
+    return w
+
+
 def build_report(
     df: pd.DataFrame,
     *,
@@ -619,6 +748,11 @@ def build_report(
     else:
         pref_rows = df.iloc[0:0]
         df_main = df
+    # per-prefecture alert rows (``threat_s:<code>``, ``take_cover_s:<code>``) feed the
+    # alert-rate table, not the per-metric tables
+    by_pref = df_main["metric"].astype(str).str.match(_PREF_METRIC.pattern)
+    alert_rates = prefecture_alert_rates(df_main) if by_pref.any() else None
+    df_main = df_main[~by_pref]
     configs = _config_order(df_main["configuration"].unique())
     runs = sorted(int(r) for r in df_main["run"].unique())
     L = _lookup(df_main)
@@ -765,10 +899,10 @@ def build_report(
                     r["prefecture"] = pref
                     rows.append(r)
         per_prefecture = pd.DataFrame(rows)
-    else:
+    elif alert_rates is None:
         notes.append(
-            "No per-prefecture metrics in this table (no 'prefecture' column): "
-            "no per-prefecture table."
+            "No per-prefecture metrics in this table (the campaign ran no alert chain: "
+            "campaign.warning in its spec): no per-prefecture table."
         )
 
     figs: dict[str, Figure] = {}
@@ -785,6 +919,7 @@ def build_report(
         metrics=metrics_frame,
         by_draw=by_draw,
         per_prefecture=per_prefecture,
+        alert_rates=alert_rates,
         draws=draws,
         figures=figs,
         captions=captions,
@@ -1240,6 +1375,16 @@ def render_html(report: Report, pngs: Mapping[str, bytes] | None = None) -> str:
             f'src="data:image/png;base64,{b64}"><figcaption>{e(cap)} '
             f"(<code>figures/{e(name)}.png</code>)</figcaption></figure>"
         )
+    if report.alert_rates is not None and not report.alert_rates.empty:
+        parts += [
+            '<h2 id="prefectures">Take-cover alerts per prefecture</h2>',
+            '<p class="muted">Missed: runs where the prefecture was truly threatened (a '
+            "warhead above 100 km over it, or any object coming down in it) without a "
+            "take-cover before the event, of the threatened runs. False: runs where it was "
+            "told to take cover without being threatened, of the other runs. p [95 % Wilson "
+            "interval] (k/n). Median lead: event time minus take-cover time.</p>",
+            _table_html(_alert_rates_wide(report.alert_rates)),
+        ]
     if report.per_prefecture is not None:
         parts += [
             "<h2>Per prefecture</h2>",
@@ -1292,8 +1437,38 @@ def render_html(report: Report, pngs: Mapping[str, bytes] | None = None) -> str:
 def write_report(directory: str | Path, out: str | Path | None = None, *, seed: int = 0) -> Path:
     """Read a campaign folder, write ``report.html`` (default ``DIR/report.html``) and
     the figures as PNG in ``figures/`` beside it. Returns the HTML path."""
+    from trilink.evaluation.seed_timeline import read_seed_timeline, seed_timeline_figure
+
     df, spec, meta = load_campaign(directory)
     report = build_report(df, spec_text=spec, meta=meta, seed=seed)
+    try:
+        story = read_seed_timeline(directory)
+    except ValueError as exc:
+        raise ReportError(str(exc)) from None
+    if story is not None:
+        fig = seed_timeline_figure(story)
+        report = replace(
+            report,
+            figures={"seed_timeline": fig, **report.figures},
+            captions={
+                "seed_timeline": (
+                    f"The seed scenario ({story['scenario']}) run once in each configuration "
+                    "(trilink compare): first detection, first confirmed track and every "
+                    "public-alert decision against the truth's boost, falling stages and "
+                    "impact (time axis linear to 100 s, logarithmic beyond)."
+                ),
+                **report.captions,
+            },
+        )
+    else:
+        report = replace(
+            report,
+            notes=(
+                *report.notes,
+                "No seed_timeline.json in the campaign folder (trilink campaign writes it "
+                "unless --no-seed-timeline): no seed-scenario timeline.",
+            ),
+        )
     out_path = Path(out) if out is not None else Path(directory) / "report.html"
     fig_dir = out_path.parent / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
