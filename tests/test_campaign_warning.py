@@ -125,3 +125,61 @@ def test_warning_campaign_scores_a_real_overflight(tmp_path) -> None:
         ln = sub[sub["metric"] == "alert_launch_notice_s"].set_index("configuration")["value"]
         assert np.isfinite(ln["linked"])
         assert not (ln["linked"] > ln["jp"])
+
+
+def _story() -> dict:
+    dec = [
+        {"t_s": 30.0, "action": "launch_notice", "regions": []},
+        {"t_s": 1890.0, "action": "take_cover", "regions": ["JP-01"]},
+        {"t_s": 1905.0, "action": "all_clear", "regions": ["JP-01"]},
+    ]
+    conf = {
+        "first_detection_s": 12.0,
+        "first_track_s": 21.0,
+        "launch_notice_s": 30.0,
+        "first_take_cover_s": None,
+        "take_cover_regions": [],
+        "false_alerts": 0,
+        "missed_alerts": 0,
+        "warning_time_s": None,
+        "launch_point_error_m": 40.0,
+    }
+    return {
+        "scenario": "hwasong18-2023-04-13",
+        "truth": {
+            "burnout_s": 181.0,
+            "apogee_s": 1100.0,
+            "impact_s": 2178.0,
+            "stage_impacts_s": [400.0, 900.0],
+            "separations_s": [56.0, 126.0],
+            "threatened": {},
+        },
+        "configurations": {
+            "jp": conf | {"first_detection_s": None, "decisions": dec},
+            "linked": conf | {"decisions": dec[:1]},
+        },
+    }
+
+
+def test_report_shows_the_seed_timeline(tmp_path) -> None:
+    import json
+
+    from trilink.evaluation.report import write_report
+    from trilink.evaluation.seed_timeline import SEED_TIMELINE_FILE
+
+    recs = [(r, c, "first_track_s", 20.0 + r) for r in range(4) for c in ("jp", "linked")]
+    df = _rows(recs)
+    df.to_parquet(tmp_path / "results.parquet")
+    html_path = write_report(tmp_path)
+    assert "fig-seed_timeline" not in html_path.read_text()
+    assert "no seed-scenario timeline" in html_path.read_text()
+    (tmp_path / SEED_TIMELINE_FILE).write_text(json.dumps(_story()))
+    text = write_report(tmp_path).read_text()
+    assert 'id="fig-seed_timeline"' in text
+    assert (tmp_path / "figures" / "seed_timeline.png").stat().st_size > 10_000
+    # a broken file is one clear error naming it
+    (tmp_path / SEED_TIMELINE_FILE).write_text('{"scenario": "x"}')
+    from trilink.evaluation.report import ReportError
+
+    with pytest.raises(ReportError, match=r"seed_timeline\.json: field 'truth' missing"):
+        write_report(tmp_path)
