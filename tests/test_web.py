@@ -454,3 +454,17 @@ def test_page_shows_the_live_seed_in_headless_chromium(seed_run_dir: Path) -> No
     assert dom["view"] == "hub view" and dom["canvas"] >= 1000 and dom["renders"] > 3, dom
     frac = _non_background_fraction(shot)
     assert frac > 0.3, f"only {frac:.0%} of the screenshot is not black: no globe?"
+
+
+def test_cache_folder_holding_something_else(tmp_path: Path) -> None:
+    """``--cache DIR`` never overwrites a folder that is not this scenario's run."""
+    (tmp_path / "notes.txt").write_text("mine")
+    res = subprocess.run(
+        [*TRILINK, "serve", SEED, "--cache", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 2, res.stderr
+    assert "--cache" in res.stderr and "holds something else" in res.stderr, res.stderr
+    assert (tmp_path / "notes.txt").read_text() == "mine"
