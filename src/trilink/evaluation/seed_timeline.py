@@ -122,8 +122,18 @@ def seed_timeline_figure(data: Mapping[str, Any]) -> Figure:
         if x is None or not math.isfinite(x):
             return
         m, col, lab = _MARKS[key]
+        # alerts above the row, their ends below it: a take-cover withdrawn 15 s later
+        # stays visible
+        dy = {"take_cover": -0.22, "update": -0.22, "all_clear": 0.22, "impact_notice": 0.22}
         ax.plot(
-            [x], [y], m, color=col, ms=8, mec="white", label=None if lab in seen else lab, zorder=3
+            [x],
+            [y + dy.get(key, 0.0)],
+            m,
+            color=col,
+            ms=8,
+            mec="white",
+            label=None if lab in seen else lab,
+            zorder=3,
         )
         seen.add(lab)
 
