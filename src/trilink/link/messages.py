@@ -148,7 +148,9 @@ class LaunchPoint(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ImpactEstimate(msgspec.Struct, frozen=True, kw_only=True):
-    """A predicted impact point, time and 1σ error ellipse on the ground."""
+    """A predicted impact point, time and 95 % error ellipse on the ground (semi-axes of
+    the ellipse holding the impact point with probability 0.95, as the tracks table
+    columns ``impact_semi_major_m`` ... that it is copied from)."""
 
     lat_deg: LatDeg
     lon_deg: LonDeg
