@@ -10,7 +10,7 @@ STAMP := $(VENV)/.synced
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup demo test test-fast bench lint clean browser tshark web serve
+.PHONY: setup demo test test-fast bench lint clean browser tshark node web serve
 WEB := web
 WEB_STAMP := $(WEB)/dist/.built
 
@@ -52,7 +52,17 @@ tshark:
 		echo "tshark: missing; as root run: apt-get update && apt-get install -y --no-install-recommends tshark"; \
 	fi
 
+# Node.js and npm, to build the web page (Debian's packages where the machine has none)
+node:
+	@if command -v npm >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm; \
+	else \
+		echo "node: npm missing; as root run: apt-get update && apt-get install -y nodejs npm"; exit 1; \
+	fi
+
 # The operator's web page (CesiumJS from the npm registry), built, never committed
+$(WEB_STAMP): | node
 $(WEB_STAMP): $(WEB)/package.json $(WEB)/package-lock.json $(wildcard $(WEB)/src/*) $(wildcard $(WEB)/*.mjs)
 	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error && npm run build
 	touch $@
