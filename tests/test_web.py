@@ -28,6 +28,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -205,11 +206,13 @@ def test_partner_picture_is_the_release_stream(seed_run_dir: Path) -> None:
 # ----------------------------------------------------------------------------------
 @contextmanager
 def serve(*args: str, timeout_s: float = 120.0) -> Iterator[str]:
-    """``trilink serve ARGS --port 0``; yields its URL; stops it (SIGTERM) after."""
+    """``trilink serve ARGS --port 0``; yields its URL; after: the server is still up and
+    logged no exception; stops it (SIGTERM)."""
+    err = tempfile.TemporaryFile(mode="w+")  # never a full pipe that blocks the server
     proc = subprocess.Popen(
         [*TRILINK, "serve", *args, "--port", "0"],
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=err,
         text=True,
         cwd=ROOT,
     )
@@ -223,9 +226,13 @@ def serve(*args: str, timeout_s: float = 120.0) -> Iterator[str]:
         m = re.search(r"http://127\.0\.0\.1:\d+/", line)
         if m is None:
             proc.kill()
-            raise AssertionError(f"no URL from trilink serve: {line!r} {proc.stderr.read()!r}")  # type: ignore[union-attr]
+            err.seek(0)
+            raise AssertionError(f"no URL from trilink serve: {line!r} {err.read()!r}")
         yield m.group(0)
         assert proc.poll() is None, "the server died"
+        err.seek(0)
+        log = err.read()
+        assert "Traceback" not in log and "Exception" not in log, log[-3000:]
     finally:
         proc.terminate()
         try:
@@ -233,6 +240,7 @@ def serve(*args: str, timeout_s: float = 120.0) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        err.close()
 
 
 async def _read_stream(url: str, first: list[str] | None = None) -> list[str]:
