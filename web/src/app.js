@@ -213,7 +213,7 @@
   });
   const nationalLayers = {};
 
-  // impact ellipses: 1-sigma outlines (computed by the server) and predicted points
+  // impact ellipses: 95 % outlines (computed by the server) and predicted points
   const impactLines = scene.primitives.add(new Cesium.PolylineCollection());
   const impactPoints = scene.primitives.add(new Cesium.PointPrimitiveCollection());
   let impactShow = true;

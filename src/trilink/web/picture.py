@@ -404,7 +404,7 @@ def _system_layer(run: RunFolder, view: str, pol: Policy, epoch: Any) -> Layer:
 
 
 def _add_outlines(items: list[dict[str, Any]]) -> None:
-    """Every impact's 1σ ellipse outline, in one vectorised call (see
+    """Every impact's ellipse outline, in one vectorised call (see
     :func:`ellipse_outline`)."""
     if not items:
         return
@@ -457,7 +457,8 @@ def _system_json(m: SystemTrack) -> dict[str, Any]:
 def ellipse_outline(
     lat_deg: float, lon_deg: float, a_m: float, b_m: float, orientation_deg: float
 ) -> list[float]:
-    """One 1σ impact ellipse as a flat ``[lon, lat, lon, lat, ...]`` ring (deg)."""
+    """One impact ellipse (its semi-axes as given: the tables' are 95 %) as a flat
+    ``[lon, lat, lon, lat, ...]`` ring (deg)."""
     ring = _ellipse_rings(
         *(np.array([v], dtype=float) for v in (lat_deg, lon_deg, a_m, b_m, orientation_deg))
     )[0]
