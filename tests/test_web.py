@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -274,9 +275,15 @@ def test_partner_stream_as_jp_never_carries_korean_tracks_or_sites(seed_run_dir:
     kr_sites = _kr_sites(seed_run_dir)
     assert kr_sites
 
+    czml: dict[str, list[dict]] = {}
+
     def read(view: str) -> list[str]:
         with serve("--replay", str(seed_run_dir), "--as", view, "--speed", "max") as url:
-            return asyncio.run(_read_stream(url))
+            stream = asyncio.run(_read_stream(url))
+            # the page's CZML layer: the export of the same view
+            with urllib.request.urlopen(url + "picture.czml", timeout=120) as r:
+                czml[view] = json.loads(r.read())
+            return stream
 
     def kr_hits(texts: list[str]) -> dict[str, int]:
         hits = {"sensor_id": 0, "site_latlon": 0, "national_KR": 0, "sensor_nation_KR": 0}
@@ -311,6 +318,19 @@ def test_partner_stream_as_jp_never_carries_korean_tracks_or_sites(seed_run_dir:
 
     kr = kr_hits(read("KR"))
     assert all(v > 0 for v in kr.values()), kr  # the control sees what JP must not
+
+    def czml_kr(packets: list[dict]) -> list[str]:
+        ids = {s["sensor_id"] for s in kr_sites}
+        return [
+            p["id"]
+            for p in packets
+            if p["id"].startswith("track/KR/") or p["id"].removeprefix("sensor/") in ids
+        ]
+
+    assert czml["JP"][0]["id"] == "document"
+    assert any(p["id"].startswith("track/JP/") for p in czml["JP"])
+    assert czml_kr(czml["JP"]) == []
+    assert czml_kr(czml["KR"])  # the control
 
 
 @pytest.mark.slow
@@ -443,6 +463,12 @@ def test_page_shows_the_live_seed_in_headless_chromium(seed_run_dir: Path) -> No
         assert rate > 8.0, f"the page's clock ran at x{rate:.1f}, not x10"
         dt.pump(1.0)
         dt.screenshot(shot)
+        # the CZML export of the same run, loaded by the page as a layer
+        dt.evaluate("document.querySelector('input[data-layer=czml]').click()")
+        n_czml = dt.wait_for("trilink.stats.czmlEntities", 90.0)
+        assert n_czml and n_czml > 50, n_czml
+        dt.pump(2.0)
+        dt.screenshot(ARTIFACTS / "web_seed_czml.png")
         dom = dt.evaluate(
             "({alert: document.querySelector('#alert-list li .headline').textContent,"
             " summary: document.getElementById('tracks-summary').textContent,"

@@ -462,6 +462,7 @@
     applyLayer(truthLayer, f.truth);
     addRegions(f.regions);
     if (f.alerts.length) addAlerts(f.alerts);
+    if (czmlSource) syncClock(f.t_s);
     const [utc, tplus] = clockText(f.t_s);
     $("utc").textContent = utc;
     $("tplus").textContent = tplus;
@@ -510,10 +511,41 @@
           regionShow = on;
           shadeRegions();
         }
+        else if (name === "czml") showCzml(on);
         scene.requestRender();
       };
     }
   }
 
-  window.trilink = { stats, state, viewer, send };
+  // --- the whole run as CZML (trilink.export.czml, served as /picture.czml) ------------
+  // Time-tagged entities: the viewer's clock follows the stream's scenario time.
+  let czmlSource = null;
+  function syncClock(t) {
+    if (!state.hello) return;
+    viewer.clock.currentTime = Cesium.JulianDate.fromDate(
+      new Date(Date.parse(state.hello.epoch_utc) + t * 1000),
+    );
+  }
+  function showCzml(on) {
+    if (czmlSource) {
+      czmlSource.show = on;
+      scene.requestRender();
+      return;
+    }
+    if (!on) return;
+    Cesium.CzmlDataSource.load("picture.czml")
+      .then((ds) => {
+        czmlSource = ds;
+        viewer.dataSources.add(ds);
+        stats.czmlEntities = ds.entities.values.length;
+        syncClock(state.t);
+        scene.requestRender();
+      })
+      .catch((e) => {
+        stats.serverErrors.push(`picture.czml: ${e}`);
+        $("status").textContent = `CZML layer failed: ${e}`;
+      });
+  }
+
+  window.trilink = { stats, state, viewer, send, showCzml, syncClock };
 })();

@@ -102,7 +102,14 @@ def serve_command(
     if mode == "replay" and not (folder / "events.jsonl").exists():
         _fail(f"--replay: {folder / 'events.jsonl'}: missing (the run was made without the link)")
 
-    app = create_app(picture, dist, speed=pace, mode=mode, source=source)
+    def czml() -> str:
+        """The CZML export of the same view (the policy's partner view for a partner)."""
+        from trilink.export.czml import build_czml
+        from trilink.export.partner import partner_view
+
+        return build_czml(run if shown == "HUB" else partner_view(run, shown)).dumps()
+
+    app = create_app(picture, dist, speed=pace, mode=mode, source=source, czml=czml)
 
     def ready(url: str) -> None:
         sys.stdout.write(

@@ -1,8 +1,10 @@
 """The live picture's web server: the built page, and one WebSocket playback per page.
 
-Routes: ``/ws`` (the picture stream), ``/api/info`` (the view and run, JSON), and the
-built page (``web/dist``: ``index.html``, ``app.js``, ``style.css`` and CesiumJS under
-``cesium/``) for everything else.
+Routes: ``/ws`` (the picture stream), ``/api/info`` (the view and run, JSON),
+``/picture.czml`` (the whole run as this view may see it, the CZML export of
+:mod:`trilink.export.czml`, which the page loads as a layer), and the built page
+(``web/dist``: ``index.html``, ``app.js``, ``style.css`` and CesiumJS under ``cesium/``)
+for everything else.
 
 Each WebSocket connection is its own playback session. The server sends, as JSON
 text messages:
@@ -41,7 +43,7 @@ from typing import Any, Final
 import numpy as np
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
@@ -150,8 +152,10 @@ def create_app(
     speed: float = 1.0,
     mode: str = "replay",
     source: str = "",
+    czml: Callable[[], str] | None = None,
 ) -> Starlette:
-    """The Starlette app serving ``picture`` and the page in ``dist``."""
+    """The Starlette app serving ``picture`` and the page in ``dist``; ``czml`` makes the
+    CZML document of the same view (built on the first request, then kept)."""
     sample_times = np.unique(
         np.concatenate(
             [
@@ -168,6 +172,15 @@ def create_app(
 
     async def api_info(_request: Request) -> JSONResponse:
         return JSONResponse(info)
+
+    czml_text: list[str] = []
+
+    async def picture_czml(_request: Request) -> Response:
+        if czml is None:
+            return Response("no CZML for this picture", status_code=404)
+        if not czml_text:
+            czml_text.append(await asyncio.to_thread(czml))
+        return Response(czml_text[0], media_type="application/json")
 
     async def ws_endpoint(ws: WebSocket) -> None:
         await ws.accept()
@@ -284,6 +297,7 @@ def create_app(
         routes=[
             WebSocketRoute("/ws", ws_endpoint),
             Route("/api/info", api_info),
+            Route("/picture.czml", picture_czml),
             Mount("/", StaticFiles(directory=dist, html=True)),
         ]
     )
