@@ -254,3 +254,32 @@ def test_reporting_member_is_the_nearest_report_of_the_reporting_nation() -> Non
     assert got == ("JP", 7)
     assert reporting_member("KR:1", "JP", fused, lambda n, t: pos.get((n, t))) is None
     assert reporting_member("JP:9", "JP", fused, lambda n, t: None) is None
+
+
+def test_reporting_member_prefers_a_report_with_an_impact_prediction() -> None:
+    """A young reporting-nation track without a prediction must not hide a partner's:
+    the reporting nation's nearest member with a prediction, else the nearest of any
+    nation with one, else the plain rule."""
+    from trilink.fusion import reporting_member
+
+    pos = {
+        ("JP", 3): np.array([0.0, 0.0, 5_000.0]),
+        ("JP", 7): np.array([0.0, 0.0, 40.0]),
+        ("KR", 1): np.array([0.0, 0.0, 1.0]),
+        ("US", 2): np.array([0.0, 0.0, 3.0]),
+    }
+
+    def at(n: str, t: int) -> np.ndarray | None:
+        return pos.get((n, t))
+
+    fused = np.zeros(3)
+    mem = "JP:3;JP:7;KR:1;US:2"
+
+    def rm(with_impact: set[tuple[str, int]]) -> tuple[str, int] | None:
+        return reporting_member(mem, "JP", fused, at, lambda n, t: (n, t) in with_impact)
+
+    assert rm({("JP", 7), ("KR", 1)}) == ("JP", 7)  # the reporting nation's, nearest
+    assert rm({("JP", 3), ("KR", 1)}) == ("JP", 3)  # the reporting nation's with one
+    assert rm({("KR", 1), ("US", 2)}) == ("KR", 1)  # JP has none: the nearest partner's
+    assert rm({("US", 2)}) == ("US", 2)
+    assert rm(set()) == ("JP", 7)  # nobody has one: the plain rule

@@ -389,7 +389,12 @@ def _fused_picture(
             return np.array([tb["x_ecef_m"][k], tb["y_ecef_m"][k], tb["z_ecef_m"][k]])
 
         fused_r = np.array([cols["x_ecef_m"][r], cols["y_ecef_m"][r], cols["z_ecef_m"][r]])
-        speaker = reporting_member(mem, rep, fused_r, position_of)
+
+        def has_impact(n: str, tid: int, t: float = t) -> bool:
+            k = index.get((n, round(t, 6), tid))
+            return k is not None and bool(np.isfinite(tables[n]["impact_lat_deg"][k]))
+
+        speaker = reporting_member(mem, rep, fused_r, position_of, has_impact)
         if speaker is not None:
             k = index[(speaker[0], round(t, 6), speaker[1])]
             for p in prod:

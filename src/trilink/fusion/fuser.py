@@ -697,23 +697,41 @@ def reporting_member(
     reporting_nation: str,
     fused_r_ecef_m: F64,
     position_of: Callable[[str, int], F64 | None],
+    has_product: Callable[[str, int], bool] | None = None,
 ) -> tuple[str, int] | None:
     """The report that speaks for a system track: of the reporting nation's members
     (``members`` as in :attr:`SystemTracks.members`, ``'nation:id;…'``), the one whose
     position (``position_of(nation, local id)``, None if unknown) is nearest the fused
     one. A nation can have two tracks on one system track (a duplicate, or a stage not
     yet resolved from the missile): the nearest is the one the fused state follows, so
-    its products (impact, launch point) are the ones to attach."""
-    best: tuple[str, int] | None = None
-    best_d = math.inf
-    for item in members.split(";"):
-        nation, _, tid = item.partition(":")
-        if nation != reporting_nation or not tid:
-            continue
-        r = position_of(nation, int(tid))
-        if r is None:
-            continue
-        d = float(np.linalg.norm(np.asarray(r, dtype=float) - fused_r_ecef_m))
-        if d < best_d:
-            best, best_d = (nation, int(tid)), d
-    return best
+    its products (impact, launch point) are the ones to attach.
+
+    ``has_product(nation, id)``: whether that report carries the products (an impact
+    prediction). Given, a member with products is preferred: the reporting nation's
+    nearest such, else the nearest such of any contributing nation (a young track, with
+    no prediction yet, must not hide a partner's), else the rule above."""
+
+    def nearest(
+        ok: Callable[[str, int], bool],
+    ) -> tuple[str, int] | None:
+        best: tuple[str, int] | None = None
+        best_d = math.inf
+        for item in members.split(";"):
+            nation, _, tid = item.partition(":")
+            if not tid or not ok(nation, int(tid)):
+                continue
+            r = position_of(nation, int(tid))
+            if r is None:
+                continue
+            d = float(np.linalg.norm(np.asarray(r, dtype=float) - fused_r_ecef_m))
+            if d < best_d:
+                best, best_d = (nation, int(tid)), d
+        return best
+
+    own = nearest(lambda n, _i: n == reporting_nation)
+    if has_product is None or (own is not None and has_product(*own)):
+        return own
+    with_product = nearest(lambda n, i: n == reporting_nation and has_product(n, i))
+    if with_product is None:
+        with_product = nearest(has_product)
+    return with_product if with_product is not None else own

@@ -308,6 +308,10 @@ class Hub:
             r = by_key.get((nation, tid))
             return None if r is None else np.asarray(r.r_ecef_m)
 
+        def has_impact(nation: str, tid: int) -> bool:
+            r = by_key.get((nation, tid))
+            return r is not None and r.impact is not None
+
         imp_cols = {
             k: np.full(len(pic), np.nan)
             for k in (
@@ -328,7 +332,11 @@ class Hub:
             contributors = tuple(c for c in str(pic.contributors[m]).split(";") if c)
             # the reporting nation's report nearest the fused state speaks for the track
             speaker = reporting_member(
-                str(pic.members[m]), str(pic.reporting_nation[m]), pic.state[m, 0:3], position_of
+                str(pic.members[m]),
+                str(pic.reporting_nation[m]),
+                pic.state[m, 0:3],
+                position_of,
+                has_product=has_impact,
             )
             impact = by_key[speaker].impact if speaker is not None else None
             if impact is not None:
