@@ -28,7 +28,7 @@ demo: setup
 	$(VENV)/bin/trilink run --out out/demo
 
 test: setup browser tshark web
-	$(VENV)/bin/python -m pytest -n auto -q
+	$(VENV)/bin/python -m pytest -n auto -q --durations=25
 
 test-fast: setup web
 	$(VENV)/bin/python -m pytest -n auto -q -m "not slow"

@@ -416,3 +416,38 @@ def test_outages_and_link_cuts_change_what_they_should(tmp_path: Path) -> None:
             >= val(ref, "direct", "first_track_at_kr_s")
         ).all()
     )
+
+
+def test_consistency_and_link_figures(tmp_path: Path) -> None:
+    """The purity, swap, NEES and link rows: defined, in range, and the link figures
+    follow the configuration (the modelled delays; reports lost only to a cut)."""
+    from trilink.evaluation.configurations import CONFIGURATION_DEFS, partner_delays_s
+
+    ref = run_campaign(parse_spec(TINY), 2, tmp_path / "ref", workers=0)
+    cut_text = TINY.replace(
+        "[sampling]", '[[link_cuts]]\nnation = "KR"\nstart_s = 0.0\nend_s = 30.0\n[sampling]'
+    )
+    cut = run_campaign(parse_spec(cut_text), 2, tmp_path / "cut", workers=0)
+
+    def val(df: pd.DataFrame, cfg: str, metric: str) -> np.ndarray:
+        sel = df[(df["configuration"] == cfg) & (df["metric"] == metric)]
+        return sel.sort_values("run")["value"].to_numpy()
+
+    for cfg in ("jp", "kr", "linked"):
+        pur = val(ref, cfg, "track_purity_mean")
+        assert ((pur > 0.0) & (pur <= 1.0)).all(), (cfg, pur)
+        assert (val(ref, cfg, "track_swaps") >= 0).all()
+        inside = val(ref, cfg, "nees_position_in_95")
+        assert ((inside >= 0.0) & (inside <= 1.0)).all(), (cfg, inside)
+        assert (val(ref, cfg, "nees_position_mean") > 0.0).all()
+    assert "relay_delay_to_jp_s" not in set(ref[ref["configuration"] == "jp"]["metric"])
+    d = partner_delays_s(CONFIGURATION_DEFS["linked"])
+    assert val(ref, "linked", "relay_delay_to_jp_s") == pytest.approx([d["JP"]] * 2)
+    assert val(ref, "linked", "relay_delay_to_kr_s") == pytest.approx([d["KR"]] * 2)
+    assert (val(ref, "linked", "reports_lost_to_link_cuts") == 0).all()
+    assert (val(cut, "linked", "reports_lost_to_link_cuts") > 0).all()
+    # the cut is Korea's: the direct link loses the same Korean reports
+    np.testing.assert_array_equal(
+        val(cut, "direct", "reports_lost_to_link_cuts"),
+        val(cut, "linked", "reports_lost_to_link_cuts"),
+    )

@@ -37,7 +37,12 @@ warhead minus the first impact prediction on it), ``impact_error_m_at_<T>s`` and
 ``siap_ambiguity``, ``siap_spuriousness``, ``siap_continuity`` (Stone Soup's longest
 segment fraction), ``siap_positional_accuracy_m``, ``false_tracks`` (tracks never on
 an object), ``classification_errors_at_80km`` and ``warhead_misclassified`` (NaN if no
-warhead comes down through 80 km inside the window). Metric parameters are in the spec.
+warhead comes down through 80 km inside the window), ``track_purity_mean``,
+``track_swaps``, ``nees_position_mean`` / ``_median`` / ``_in_95`` (consistency of the
+rows on warheads, :func:`_consistency_rows`), and for fused configurations the link
+figures ``relay_delay_to_<partner>_s`` (the modelled age of a fused epoch at the
+partner) and ``reports_lost_to_link_cuts``. With ``campaign.warning``, the alert
+metrics of :func:`_alert_rows`. Metric parameters are in the spec.
 """
 
 from __future__ import annotations
@@ -59,6 +64,7 @@ import msgspec
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
+from scipy.stats import chi2
 
 from trilink.evaluation import metrics as mt
 from trilink.evaluation.campaign_spec import (
@@ -79,6 +85,7 @@ from trilink.evaluation.configurations import (
     partner_delays_s,
 )
 from trilink.fusion import fuse_run, reporting_member
+from trilink.fusion.reports import covariance_from_columns
 from trilink.geo.frames import ecef_to_geodetic
 from trilink.sensors.catalogue import all_sensors, get_sensor
 from trilink.sensors.detection import DetectionBatch, sensors_table
@@ -573,6 +580,16 @@ def _metric_rows(
     ids = np.asarray(picture[id_col])
     on_any = pd.Series(lab >= 0).groupby(ids).any()
     add(("false_tracks", float((~on_any).sum()), "count"))
+    rows.extend(_consistency_rows(picture, sim, lab, ids, truth_win, gate, id_col))
+
+    # link figures: the modelled delay from a fused epoch to each partner, and the
+    # national reports a link cut kept from the hub
+    if cfg.fused:
+        for p, d in delays.items():
+            add((f"relay_delay_to_{p.lower()}_s", d, "s"))
+        n_in = sum(np.asarray(sim.tracks[n]["time_s"]).size for n in cfg.nations)
+        n_kept = sum(np.asarray(tables[n]["time_s"]).size for n in cfg.nations)
+        add(("reports_lost_to_link_cuts", float(n_in - n_kept), "count"))
 
     # classification at 80 km on the way down
     due = [w for w in warheads if math.isfinite(w[3]) and w[3] <= sim.t_end_s]
@@ -608,6 +625,66 @@ def _metric_rows(
         rows.extend(_alert_rows(spec, sim, cfg, picture, cache))
         cache["warning_s"] = cache.get("warning_s", 0.0) + time.process_time() - c
     return rows
+
+
+def _consistency_rows(
+    picture: Mapping[str, NDArray],
+    sim: DrawSimulation,
+    lab: NDArray,
+    ids: NDArray,
+    truth_win: Mapping[str, NDArray],
+    gate: float,
+    id_col: str,
+) -> list[tuple[str, float, str]]:
+    """Track purity, swaps and the position NEES of the rows on the warheads.
+
+    ``track_purity_mean``: over the tracks that are ever on an object (nearest within
+    the gate), the mean share of their on-object rows on their most frequent object
+    (1 = no track ever follows two objects). ``track_swaps``: object changes summed
+    over the tracks, counted as :func:`trilink.evaluation.metrics.track_swaps` counts them
+    but on the nearest-object labels already computed for ``false_tracks``.
+    ``nees_position_mean`` / ``_median``: ε = eᵀP⁻¹e of the position (3 degrees of
+    freedom: 3 for a consistent filter) over the rows whose nearest object is a
+    warhead; ``nees_position_in_95``: the share of those rows inside the two-sided
+    95 % interval of χ²(3) (0.95 for a consistent filter)."""
+    out: list[tuple[str, float, str]] = []
+    on = lab >= 0
+    if on.any():
+        per = pd.DataFrame({"t": ids[on].astype(str), "o": lab[on]})
+        top = per.groupby("t")["o"].agg(lambda x: x.value_counts().iloc[0] / x.size)
+        out.append(("track_purity_mean", float(top.mean()), "1"))
+    else:
+        out.append(("track_purity_mean", math.nan, "1"))
+    t = np.asarray(picture["time_s"], dtype=float)
+    if on.any():  # object changes along each track's on-object rows, in time order
+        k = np.flatnonzero(on)
+        code = np.unique(ids[k].astype(str), return_inverse=True)[1]
+        o = np.lexsort((t[k], code))
+        same = code[o][1:] == code[o][:-1]
+        swaps = int(np.count_nonzero(same & (lab[k][o][1:] != lab[k][o][:-1])))
+    else:
+        swaps = 0
+    out.append(("track_swaps", float(swaps), "count"))
+    ep, inv = np.unique(t, return_inverse=True)
+    R, _, kinds = _truth_positions(sim.flights, ep)
+    wh = on & np.isin(lab, [j for j, k in enumerate(kinds) if k == ObjectKind.WARHEAD.value])
+    if wh.any():
+        k = np.flatnonzero(wh)
+        x = np.stack([np.asarray(picture[c], dtype=float)[k] for c in _POS], axis=1)
+        err = x - R[inv[k], lab[k]]
+        P = covariance_from_columns({c: np.asarray(v)[k] for c, v in picture.items()})[:, :3, :3]
+        eps = mt.nees(err, P)
+        lo, hi = chi2.ppf([0.025, 0.975], 3)
+        out.append(("nees_position_mean", float(np.mean(eps)), "1"))
+        out.append(("nees_position_median", float(np.median(eps)), "1"))
+        out.append(("nees_position_in_95", float(np.mean((eps >= lo) & (eps <= hi))), "1"))
+    else:
+        out += [
+            ("nees_position_mean", math.nan, "1"),
+            ("nees_position_median", math.nan, "1"),
+            ("nees_position_in_95", math.nan, "1"),
+        ]
+    return out
 
 
 def _alert_rows(

@@ -189,6 +189,20 @@ METRICS: Mapping[str, MetricInfo] = {
         headline=True,
     ),
     "alert_threatened": MetricInfo(label="Prefectures truly threatened"),
+    "track_purity_mean": MetricInfo(label="Track purity (mean share of rows on the main object)"),
+    "track_swaps": MetricInfo(label="Runs with a track swap", kind="count"),
+    "nees_position_mean": MetricInfo(label="Position NEES on warheads, mean (3 if consistent)"),
+    "nees_position_median": MetricInfo(
+        label="Position NEES on warheads, median (2.37 if consistent)"
+    ),
+    "nees_position_in_95": MetricInfo(
+        label="Warhead rows inside the χ²(3) 95 % interval (0.95 if consistent)"
+    ),
+    "relay_delay_to_jp_s": MetricInfo(label="Relay delay, fused epoch to Japan"),
+    "relay_delay_to_kr_s": MetricInfo(label="Relay delay, fused epoch to Korea"),
+    "reports_lost_to_link_cuts": MetricInfo(
+        label="Runs with national reports lost to a link cut", kind="count"
+    ),
     "false_alerts": MetricInfo(label="Runs with a false alert", kind="count", headline=True),
     "missed_alerts": MetricInfo(label="Runs with a missed alert", kind="count", headline=True),
 }
