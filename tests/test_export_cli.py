@@ -160,3 +160,15 @@ def test_seed_as_jp_shows_nothing_of_korea(seed_run_dir: Path, tmp_path: Path) -
         run.sensors.set_index("sensor_id").nation[s.removeprefix("sensor/")] == "JP"
         for s in sensors
     )
+
+
+def test_partner_view_refuses_the_whole_event_log(tmp_path: Path) -> None:
+    """A partner's copy never hands out the run's full events.jsonl."""
+    from trilink.export.runfolder import RunFolderError
+
+    run = read_run(make_run(tmp_path / "run"))
+    assert next(iter(run.events()), None) is not None
+    view = partner_view(run, "JP")
+    assert view.partner == "JP"
+    with pytest.raises(RunFolderError, match="JP's view"):
+        next(iter(view.events()))

@@ -16,9 +16,8 @@
 * **truth**: none (no partner knows it).
 * **alerts**: kept (public warnings).
 
-The copy's ``manifest`` gains ``"partner_view": nation``. Its ``path`` is still the
-run folder, so :meth:`RunFolder.events` on the copy reads the **full** event log:
-do not serve it to a partner.
+The copy's ``manifest`` gains ``"partner_view": nation`` and its ``partner`` is set, so
+:meth:`RunFolder.events` on the copy (the full event log) raises instead of leaking.
 """
 
 from __future__ import annotations
@@ -97,4 +96,5 @@ def partner_view(run: RunFolder, nation: str) -> RunFolder:
         system_tracks=system,
         national_tracks=national,
         truth=None,
+        partner=nation,
     )

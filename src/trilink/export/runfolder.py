@@ -60,6 +60,10 @@ class RunFolder:
     truth: pd.DataFrame | None = None
     alerts: tuple[dict[str, Any], ...] = ()
     """Alert decisions from ``alerts.jsonl`` (``t_s``, ``action``, ``regions`` ...)."""
+    partner: str | None = None
+    """Set on a partner's view (:func:`trilink.export.partner.partner_view`): the tables
+    hold only what that nation may see, and :meth:`events` (the whole run's log) is
+    refused."""
 
     @property
     def scenario(self) -> str:
@@ -70,8 +74,13 @@ class RunFolder:
         return self.epoch_utc + dt.timedelta(seconds=float(time_s))
 
     def events(self) -> Iterator[dict[str, Any]]:
-        """``events.jsonl``, one dict per line, in time order (as written)."""
+        """``events.jsonl``, one dict per line, in time order (as written). Refused on a
+        partner's view: the log is the whole run's, not what the partner saw."""
         p = self.path / "events.jsonl"
+        if self.partner is not None:
+            raise RunFolderError(
+                p, f"not readable from {self.partner}'s view (it holds the whole run's events)"
+            )
         if not p.exists():
             raise RunFolderError(p, "missing (the run was made without the link)")
         with p.open() as fh:
