@@ -9,7 +9,8 @@ of CPU for 2,700 s of scenario) and then streams it paced by the scenario clock,
 exactly as a replay: the live and replay paths are one code path.
 
 Cache: ``$TRILINK_CACHE`` or ``$XDG_CACHE_HOME/trilink`` or ``~/.cache/trilink``,
-under ``serve/<scenario>-<seed>-<trilink version>-<hash of the parsed scenario>``.
+under ``serve/<scenario>-<seed>-<trilink version>-<hash of the parsed scenario>-<hash
+of the package's sources>``.
 A run is computed into a temporary folder beside it and renamed into place, so a
 cache folder is always complete. ``--cache DIR`` names the folder instead: a run
 folder already there is reused if its ``run.json`` has the scenario's name, source,
@@ -61,10 +62,21 @@ def scenario_hash(scenario: Scenario) -> str:
     return hashlib.sha256(msgspec.json.encode(scenario.spec)).hexdigest()[:12]
 
 
+def code_hash() -> str:
+    """First 12 hex digits of the SHA-256 of the package's Python sources: a changed
+    trilink (same version number, other code) computes its runs again."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*.py")):
+        h.update(p.relative_to(root).as_posix().encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()[:12]
+
+
 def default_cache_dir(scenario: Scenario) -> Path:
     spec = scenario.spec.scenario
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", scenario.name)
-    name = f"{safe}-{spec.seed}-{_version()}-{scenario_hash(scenario)}"
+    name = f"{safe}-{spec.seed}-{_version()}-{scenario_hash(scenario)}-{code_hash()}"
     return cache_root() / "serve" / name
 
 
