@@ -91,10 +91,12 @@ def test_prefecture_rates_match_hand_counts() -> None:
     # leads of the runs with a take-cover: 200 s and -10 s (late) -> median 95 s
     assert jp.median_lead_s == pytest.approx(95.0)
     assert lk.median_lead_s == pytest.approx(300.0 - 121.0)
-    # the report keeps these rows out of its per-metric tables
-    rep = build_report(_rows(recs), figures=False)
+    # the report keeps these rows out of its per-metric tables, and draws the leads
+    recs += [(r, c, "alert_warning_time_s", 200.0 - r) for r in (0, 1) for c in ("jp", "linked")]
+    rep = build_report(_rows(recs), figures=True)
     assert not rep.metrics["metric"].astype(str).str.contains(":").any()
     assert rep.alert_rates is not None and len(rep.alert_rates) == 2
+    assert "alert_lead" in rep.figures
 
 
 @pytest.mark.slow

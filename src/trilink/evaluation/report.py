@@ -973,6 +973,13 @@ def _make_figures(
             "Empirical CDFs over runs by configuration. A curve that ends below 1 is the share "
             "of runs that never reached the event."
         )
+    if "alert_warning_time_s" in L.metrics:
+        figs["alert_lead"] = _alert_lead_figure(L, configs, runs)
+        captions["alert_lead"] = (
+            "Take-cover lead (event time minus take-cover time, least over the warned "
+            "threatened prefectures of a run) over the runs that had one, by configuration; "
+            "negative: the take-cover came after the overflight or impact."
+        )
     at = {}
     for m in L.metrics:
         mt = _AT_TIME.match(m)
@@ -1066,6 +1073,26 @@ def _timeliness_figure(L, configs, runs, units, time_metrics, seed) -> Figure:
     ax.grid(True, axis="x", linewidth=0.3)
     ax.legend(fontsize=8, loc="lower right")
     ax.set_title("Timeliness by configuration", fontsize=10)
+    return fig
+
+
+def _alert_lead_figure(L: _Lookup, configs: Sequence[str], runs: Sequence[int]) -> Figure:
+    """ECDF of the take-cover lead per configuration over the runs where it is defined."""
+    fig = _new_figure(6.4, 3.6)
+    ax = fig.add_subplot()
+    order = _config_order(configs)
+    for c in _configs_with(L, "alert_warning_time_s", configs):
+        v = _values(L, "alert_warning_time_s", c, runs)
+        v = np.sort(v[np.isfinite(v)])
+        if not v.size:
+            continue
+        y = np.arange(1, v.size + 1) / v.size
+        ax.step(v, y, where="post", color=_colour(c, order), label=f"{_label(c)} (n={v.size})")
+    ax.set_xlabel("take-cover lead before the overflight or impact, s")
+    ax.set_ylabel("fraction of runs with a warned threat")
+    ax.set_ylim(0.0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
     return fig
 
 
