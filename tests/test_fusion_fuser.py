@@ -215,6 +215,39 @@ def test_close_objects_of_one_nation_stay_apart_and_its_duplicates_merge() -> No
     assert f.last_association.role.tolist()[-1] == ABSORBED
 
 
+def test_missile_and_its_stage_of_one_nation_are_never_merged() -> None:
+    """A warhead and its spent stage 150 m apart (as for minutes after separation),
+    each tracked by KR (σ 100 m, kinds stable: 'warhead' and 'stage') and seen by the
+    US as one body: their system tracks gate with each other every epoch. With the
+    veto (``resolved_epochs``) they stay two global tracks; without it they merge."""
+
+    def run(resolved_epochs: int) -> tuple[list[int], int]:
+        rng = np.random.default_rng(5)
+        t = np.arange(20.0)
+        truth = _truth(2, t, spread_m=150.0)
+        f = Fuser(FuserConfig(resolved_epochs=resolved_epochs))
+        for k in range(t.size):
+            kr = _reports(truth, k, "KR", [4, 5], 100.0, rng)
+            kr = TrackReports.from_arrays(
+                nation="KR",
+                track_id=[4, 5],
+                time_s=kr.time_s,
+                state=kr.state,
+                covariance=kr.covariance,
+                kind=["warhead", "stage"],
+                kind_confidence=np.full(2, 0.8),
+            )
+            st = f.update(
+                TrackReports.concatenate([kr, _reports(truth, k, "US", [9], 300.0, rng, [0])])
+            )
+        return st.global_track_number.tolist(), len(f.merges)
+
+    kept, merges = run(2)
+    assert len(kept) == 2 and merges == 0, (kept, merges)
+    merged, merges = run(0)
+    assert len(merged) == 1 and merges == 1, (merged, merges)
+
+
 def test_report_floor_and_disagreement_scale_the_fused_covariance() -> None:
     """Default rule: two reports (σ 10 m) 2 km apart on one body fuse to the information
     sum of (P + floor²) scaled by S² = Δᵀ(P₁+P₂)⁻¹Δ / 3 (position, module rules)."""
