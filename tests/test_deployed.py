@@ -352,7 +352,7 @@ def test_hub_killed_and_restarted_resumes_from_jetstream(
         name="hub",
     )
     _wait_all(procs, up, timeout_s=600)
-    _assert_same_table(embedded, _read_csv(out / "system_tracks.csv"))
+    _assert_same_table(embedded["system"], _read_csv(out / "system_tracks.csv"))
     released = [json.loads(x) for x in (out / "released.jsonl").open()]
     for n in ("JP", "KR", "US"):
         got = [json.loads(x) for x in (out / f"node_{n}.jsonl").open()]

