@@ -73,7 +73,8 @@ def test_prefecture_rates_match_hand_counts() -> None:
         for c in ("jp", "linked"):
             recs.append((r, c, "threat_s:JP-02", 300.0))
     # jp: warned in run 0 in time (100 s), in run 1 too late (310 s), not in run 2,
-    #     and told to take cover in run 3 (not threatened): 2 missed of 3, 1 false of 2
+    #     and told to take cover in run 3 (not threatened): 2 missed of 3, 1 false of 1
+    #     (run 4, below, is threatened after the window: not counted either way)
     recs += [
         (0, "jp", "take_cover_s:JP-02", 100.0),
         (1, "jp", "take_cover_s:JP-02", 310.0),
@@ -81,12 +82,16 @@ def test_prefecture_rates_match_hand_counts() -> None:
     ]
     # linked: warned in time in all three, nothing else: 0 missed, 0 false
     recs += [(r, "linked", "take_cover_s:JP-02", 120.0 + r) for r in (0, 1, 2)]
+    # run 4: Aomori threatened after the window; jp warns (right, not false), linked
+    # does not (cannot be judged): run 4 is neither threatened nor unthreatened
+    recs += [(4, c, "late_threat_s:JP-02", 2000.0) for c in ("jp", "linked")]
+    recs += [(4, "jp", "take_cover_s:JP-02", 1400.0)]
     rates = prefecture_alert_rates(_rows(recs)).set_index(["prefecture", "configuration"])
     jp, lk = rates.loc[("JP-02", "jp")], rates.loc[("JP-02", "linked")]
-    assert (jp.threatened_runs, jp.missed, jp.unthreatened_runs, jp.false) == (3, 2, 2, 1)
-    assert (lk.threatened_runs, lk.missed, lk.unthreatened_runs, lk.false) == (3, 0, 2, 0)
+    assert (jp.threatened_runs, jp.missed, jp.unthreatened_runs, jp.false) == (3, 2, 1, 1)
+    assert (lk.threatened_runs, lk.missed, lk.unthreatened_runs, lk.false) == (3, 0, 1, 0)
     assert (jp.missed_ci_low, jp.missed_ci_high) == wilson_interval(2, 3)
-    assert (jp.false_ci_low, jp.false_ci_high) == wilson_interval(1, 2)
+    assert (jp.false_ci_low, jp.false_ci_high) == wilson_interval(1, 1)
     assert jp["name"] == "Aomori"
     # leads of the runs with a take-cover: 200 s and -10 s (late) -> median 95 s
     assert jp.median_lead_s == pytest.approx(95.0)
@@ -111,15 +116,18 @@ def test_warning_campaign_scores_a_real_overflight(tmp_path) -> None:
         sub = df[df["run"] == run]
         flights = fly_batch(_launches(spec, draw_run(spec, run)), record=True)
         t0 = min(f.launch.t_launch_s for f in flights)
-        truth = {k: v - t0 for k, v in true_threats(flights).items() if v <= t0 + 700.0}
+        every = {k: v - t0 for k, v in true_threats(flights).items()}
+        truth = {k: v for k, v in every.items() if v <= 700.0}
         assert truth, "a Hwasong-12 at azimuth 75-85° from Sinpo overflies northern Japan"
         for c in ("jp", "linked"):
             mine = sub[sub["configuration"] == c].set_index("metric")["value"]
             threat = {m.split(":")[1]: v for m, v in mine.items() if m.startswith("threat_s:")}
             assert threat == pytest.approx(truth)
+            late = {m.split(":")[1]: v for m, v in mine.items() if m.startswith("late_threat_s:")}
+            assert late == pytest.approx({k: v for k, v in every.items() if v > 700.0})
             tc = {m.split(":")[1]: v for m, v in mine.items() if m.startswith("take_cover_s:")}
             missed = sum(1 for k, t in truth.items() if not (tc.get(k, math.inf) < t))
-            false = sum(1 for k in tc if k not in truth)
+            false = sum(1 for k in tc if k not in every)
             assert mine["alert_missed"] == missed and mine["alert_false"] == false
             assert mine["alert_threatened"] == len(truth)
         # the hub's picture carries the US space-IR notice: its public launch notice

@@ -695,22 +695,25 @@ def _alert_rows(
     cache: dict[str, Any],
 ) -> list[tuple[str, float, str]]:
     """The public-alert chain on one configuration's picture (issue 7), scored against the
-    truth as ``trilink compare`` does (:func:`trilink.warning.compare.score_alerts`).
+    truth of the whole flight (:func:`trilink.warning.compare.true_threats`).
 
     Rows: ``alert_launch_notice_s``, ``alert_first_take_cover_s``, ``alert_false``
-    (prefectures told to take cover that the truth neither overflies nor hits),
-    ``alert_missed`` (threatened prefectures without a take-cover before their event),
-    ``alert_warning_time_s`` (the least lead over the warned threatened prefectures), and
-    per prefecture ``threat_s:<code>`` (its first true event) and ``take_cover_s:<code>``
-    (its first take-cover), all in s after the draw's first launch. Events after the
-    window cannot be judged: prefectures whose first event is later are left out.
-    Alerts reach Japan after the configuration's delay to Japan (0 for ``jp``)."""
+    (prefectures told to take cover that the truth neither overflies nor hits, at any
+    time of the flight), ``alert_missed`` (prefectures threatened inside the window
+    without a take-cover before their event), ``alert_warning_time_s`` (the least lead
+    over the warned threatened prefectures, the event's true time minus the
+    take-cover's), ``alert_threatened`` (prefectures threatened inside the window), and
+    per prefecture ``threat_s:<code>`` (its first true event, inside the window),
+    ``late_threat_s:<code>`` (its first true event, after the window: a take-cover for
+    it is right, a missing one cannot be judged) and ``take_cover_s:<code>`` (its first
+    take-cover), all in s after the draw's first launch. Alerts reach Japan after the
+    configuration's delay to Japan (0 for ``jp``)."""
     t0 = sim.draw.t0_s
     if "threats" not in cache:
-        cache["threats"] = {
-            code: t for code, t in true_threats(sim.flights).items() if t <= sim.t_end_s
-        }
-    threatened: dict[str, float] = cache["threats"]
+        cache["threats"] = true_threats(sim.flights)
+    every_threat: dict[str, float] = cache["threats"]
+    threatened = {c: t for c, t in every_threat.items() if t <= sim.t_end_s}
+    late = {c: t for c, t in every_threat.items() if t > sim.t_end_s}
     every = spec.campaign.report_every_s
     grid = (
         np.arange(
@@ -729,7 +732,8 @@ def _alert_rows(
     delay = partner_delays_s(cfg).get("JP", max(partner_delays_s(cfg).values()))
     shifted = tuple(replace(d, t_s=d.t_s + delay) for d in tl.decisions)
     tl = replace(tl, decisions=shifted)
-    false, missed, lead = score_alerts(tl, threatened)
+    _, missed, _ = score_alerts(tl, threatened)
+    false, _, lead = score_alerts(tl, every_threat)
     ln, tc = tl.first("launch_notice"), tl.first("take_cover")
     rows: list[tuple[str, float, str]] = [
         ("alert_launch_notice_s", math.nan if ln is None else ln.t_s - t0, "s"),
@@ -741,6 +745,8 @@ def _alert_rows(
     ]
     for code, t in threatened.items():
         rows.append((f"threat_s:{code}", t - t0, "s"))
+    for code, t in late.items():
+        rows.append((f"late_threat_s:{code}", t - t0, "s"))
     for code in tl.take_cover_regions():
         rows.append((f"take_cover_s:{code}", tl.take_cover_time_s(code) - t0, "s"))
     return rows

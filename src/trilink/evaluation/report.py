@@ -633,7 +633,9 @@ def _run_draws(df: pd.DataFrame) -> pd.DataFrame:
     return df.groupby("run", sort=True)[cols].first() if cols else pd.DataFrame(index=[])
 
 
-_PREF_METRIC = re.compile(r"^(?P<what>threat_s|take_cover_s):(?P<code>[A-Z]{2}-\d{2})$")
+_PREF_METRIC = re.compile(
+    r"^(?P<what>threat_s|late_threat_s|take_cover_s):(?P<code>[A-Z]{2}-\d{2})$"
+)
 
 
 def prefecture_alert_rates(df: pd.DataFrame, *, confidence: float = CONFIDENCE) -> pd.DataFrame:
@@ -646,7 +648,8 @@ def prefecture_alert_rates(df: pd.DataFrame, *, confidence: float = CONFIDENCE) 
 
     * ``missed``: runs where the prefecture was threatened and had no take-cover
       strictly before its event, out of ``threatened_runs``;
-    * ``false``: runs where it was not threatened and was told to take cover, out of
+    * ``false``: runs where it was never threatened (neither inside the window nor
+      after it, ``late_threat_s:<code>``) and was told to take cover, out of
       ``unthreatened_runs``;
     * rates with their Wilson interval; ``median_lead_s``: the median, over the
       threatened runs with a take-cover, of event time minus take-cover time.
@@ -688,9 +691,10 @@ def prefecture_alert_rates(df: pd.DataFrame, *, confidence: float = CONFIDENCE) 
                     index=False
                 )
             }
+            later = {int(r) for r in mine[mine["what"] == "late_threat_s"]["run"] if int(r) in runs}
             n_thr = len(thr)
             missed = sum(1 for r, t in thr.items() if not (tc.get(r, math.inf) < t))
-            un = runs - set(thr)
+            un = runs - set(thr) - later
             false = sum(1 for r in un if r in tc)
             leads = [t - tc[r] for r, t in thr.items() if r in tc]
             m_lo, m_hi = wilson_interval(missed, n_thr, confidence)
