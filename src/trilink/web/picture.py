@@ -379,16 +379,8 @@ def _system_layer(run: RunFolder, view: str, pol: Policy, epoch: Any) -> Layer:
             time_s=t,
             epoch_utc=epoch,
             sent_time_s=t,
-            r_ecef_m=(
-                float(cols["x_ecef_m"][i]),
-                float(cols["y_ecef_m"][i]),
-                float(cols["z_ecef_m"][i]),
-            ),
-            v_ecef_mps=(
-                float(cols["vx_ecef_mps"][i]),
-                float(cols["vy_ecef_mps"][i]),
-                float(cols["vz_ecef_mps"][i]),
-            ),
+            r_ecef_m=_xyz(cols, _POS_COLS, i),
+            v_ecef_mps=_xyz(cols, _VEL_COLS, i),
             covariance_upper=tuple(float(cols[c][i]) for c in _COV) if has_cov else (0.0,) * 21,
             contributing_nations=tuple(x for x in contributors.split(";") if x and x != "nan"),
             kind=kind if kind in ("warhead", "stage", "debris") else "unknown",  # type: ignore[arg-type]
@@ -479,21 +471,22 @@ def _track_reports(table: pd.DataFrame, nation: str, epoch: Any) -> Iterator[Tra
             time_s=t,
             epoch_utc=epoch,
             sent_time_s=t,
-            r_ecef_m=(
-                float(cols["x_ecef_m"][i]),
-                float(cols["y_ecef_m"][i]),
-                float(cols["z_ecef_m"][i]),
-            ),
-            v_ecef_mps=(
-                float(cols["vx_ecef_mps"][i]),
-                float(cols["vy_ecef_mps"][i]),
-                float(cols["vz_ecef_mps"][i]),
-            ),
+            r_ecef_m=_xyz(cols, _POS_COLS, i),
+            v_ecef_mps=_xyz(cols, _VEL_COLS, i),
             covariance_upper=tuple(_finite_or_zero(cols[c][i]) for c in _COV)
             if has_cov
             else (0.0,) * 21,
             kind=kind if kind in ("warhead", "stage", "debris") else "unknown",  # type: ignore[arg-type]
         )
+
+
+_POS_COLS = ("x_ecef_m", "y_ecef_m", "z_ecef_m")
+_VEL_COLS = ("vx_ecef_mps", "vy_ecef_mps", "vz_ecef_mps")
+
+
+def _xyz(cols: dict[str, Any], names: tuple[str, str, str], i: int) -> tuple[float, float, float]:
+    """Row ``i`` of three state columns as a float triple (a message's vector)."""
+    return (float(cols[names[0]][i]), float(cols[names[1]][i]), float(cols[names[2]][i]))
 
 
 def _finite_or_zero(v: object) -> float:
